@@ -1,0 +1,57 @@
+"""Write output files atomically: to a temporary file beside the target, then rename into place."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def ensure_folder(folder: Path) -> None:
+    """Create `folder` if needed and make sure files can be written there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Không tạo được thư mục “{folder}”: {exc.strerror}.") from exc
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"Không ghi được vào thư mục “{folder}”: không có quyền ghi. Hãy chọn thư mục khác."
+        )
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces `target`, on failure it is removed.
+
+    The old `target` stays intact whatever goes wrong.
+    """
+    ensure_folder(target.parent)
+    lock = target.parent / f"~${target.name}"
+    if lock.exists():
+        raise OutputError(
+            f"Tệp “{target}” đang được mở trong Excel hoặc chương trình khác. "
+            "Hãy đóng tệp rồi chạy lại."
+        )
+    fd, name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; outputs are shared files
+    try:
+        yield tmp
+        try:
+            os.replace(tmp, target)
+        except PermissionError as exc:
+            raise OutputError(
+                f"Không ghi đè được tệp “{target}”: tệp đang mở hoặc bị khóa. "
+                "Hãy đóng tệp rồi chạy lại."
+            ) from exc
+    except OSError as exc:
+        raise OutputError(f"Không ghi được tệp “{target}”: {exc.strerror or exc}.") from exc
+    finally:
+        tmp.unlink(missing_ok=True)

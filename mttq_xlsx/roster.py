@@ -1,0 +1,347 @@
+"""Rosters: the list of units expected to report in a campaign.
+
+A roster is a CSV file with the columns ``code,name,parent_code,kind``. It can be written
+by hand (or in Excel), or generated from the official two-level administrative list that
+took effect in July 2025 (34 provinces, 3,321 communes) shipped by ``vietnam-provinces``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import difflib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from vietnam_provinces import Province, VietNamDivisionType, Ward
+
+from mttq_xlsx.errors import OutputError, RosterError
+
+__all__ = [
+    "COLUMNS",
+    "Unit",
+    "all_communes",
+    "province_units",
+    "read_roster",
+    "strip_diacritics",
+    "write_roster",
+]
+
+COLUMNS: tuple[str, ...] = ("code", "name", "parent_code", "kind")
+REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name")
+
+_KIND_BY_DIVISION_TYPE: dict[VietNamDivisionType, str] = {
+    VietNamDivisionType.XA: "xa",
+    VietNamDivisionType.PHUONG: "phuong",
+    VietNamDivisionType.DAC_KHU: "dac_khu",
+}
+
+# Prefixes a user may put before a province name ("Tỉnh Lạng Sơn", "TP. Hồ Chí Minh"),
+# matched on the diacritic-free, lower-case form.
+_PROVINCE_PREFIX_RE = re.compile(r"^(?:tinh\s+|thanh pho\s+|tp\.?\s*)")
+# Common abbreviations (diacritic-free key, after the prefix is removed) -> province code.
+_PROVINCE_ALIASES: dict[str, int] = {"hcm": 79, "sai gon": 79}
+_SAVE_AS_HINT = (
+    "Hãy mở tệp trong Excel, chọn “Lưu thành” (Save As), chọn kiểu "
+    "“CSV UTF-8 (Comma delimited)” rồi thử lại."
+)
+_HEADER_HINT = (
+    "Dòng đầu tiên của tệp phải là dòng tiêu đề có các cột code,name "
+    "(các cột parent_code,kind không bắt buộc), ví dụ: code,name,parent_code,kind."
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit expected to report."""
+
+    code: str
+    name: str
+    parent_code: str  # "" for none
+    kind: str  # e.g. "tinh", "xa", "phuong", "dac_khu", "huyen", "to_chuc"; lower-case ascii
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove Vietnamese diacritics: "Lạng Sơn" -> "Lang Son", "Đồng Đăng" -> "Dong Dang"."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", kept)
+
+
+def _name_key(text: str) -> str:
+    """Diacritic-free, lower-case, single-spaced form used to compare names."""
+    plain = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
+    return " ".join(plain.replace("_", " ").replace("-", " ").split())
+
+
+def _province_key(text: str) -> str:
+    """Like `_name_key`, without a leading "tỉnh" / "thành phố" / "TP."."""
+    return _PROVINCE_PREFIX_RE.sub("", _name_key(text), count=1).strip()
+
+
+def _kind_key(text: str) -> str:
+    """Normalise a free-text kind to lower-case ascii: "Đặc khu" -> "dac_khu"."""
+    return "_".join(_name_key(text).split())
+
+
+@lru_cache(maxsize=1)
+def _provinces() -> tuple[Province, ...]:
+    return tuple(sorted(Province.iter_all(), key=lambda p: int(p.code)))
+
+
+@lru_cache(maxsize=1)
+def _province_by_key() -> dict[str, Province]:
+    return {_province_key(p.name): p for p in _provinces()}
+
+
+@lru_cache(maxsize=1)
+def _communes_by_province() -> dict[int, tuple[Unit, ...]]:
+    grouped: dict[int, list[Ward]] = {}
+    for ward in Ward.iter_all():
+        grouped.setdefault(int(ward.province_code), []).append(ward)
+    return {
+        province_code: tuple(
+            Unit(
+                code=f"{int(ward.code):05d}",  # official codes are zero-padded
+                name=unicodedata.normalize("NFC", ward.name),
+                parent_code=f"{province_code:02d}",
+                kind=_KIND_BY_DIVISION_TYPE.get(ward.division_type)
+                or _kind_key(ward.division_type.value),
+            )
+            for ward in sorted(wards, key=lambda w: int(w.code))
+        )
+        for province_code, wards in grouped.items()
+    }
+
+
+@lru_cache(maxsize=1)
+def _all_communes() -> tuple[Unit, ...]:
+    units = [unit for group in _communes_by_province().values() for unit in group]
+    return tuple(sorted(units, key=lambda u: int(u.code)))
+
+
+def _find_province(province: str) -> Province:
+    text = unicodedata.normalize("NFC", province).strip()
+    if text.isascii() and text.isdigit():
+        for candidate in _provinces():
+            if int(candidate.code) == int(text):
+                return candidate
+    else:
+        key = _province_key(text)
+        by_key = _province_by_key()
+        found = by_key.get(key)
+        if found is not None:
+            return found
+        if key in _PROVINCE_ALIASES:
+            return Province.from_code(_PROVINCE_ALIASES[key])
+        close = difflib.get_close_matches(key, list(by_key), n=3) if key else []
+        if close:
+            names = ", ".join(by_key[k].name for k in close)
+            raise RosterError(
+                f"Không tìm thấy tỉnh/thành phố “{province}”. Có phải: {names}? "
+                "Hãy nhập lại đúng tên tỉnh/thành phố hoặc mã số của tỉnh/thành phố."
+            )
+    raise RosterError(
+        f"Không tìm thấy tỉnh/thành phố “{province}”. Hãy nhập tên tỉnh/thành phố "
+        "(ví dụ “Lạng Sơn”) hoặc mã số (ví dụ “20”) của một trong 34 tỉnh/thành phố "
+        "từ tháng 7/2025."
+    )
+
+
+def province_units(province: str) -> list[Unit]:
+    """The communes (xã, phường, đặc khu) of one province, sorted by code.
+
+    `province` is a name with or without diacritics, in any case, with or without
+    "Tỉnh"/"Thành phố" ("Lạng Sơn", "lang son", "Thành phố Hà Nội"), or the numeric
+    code ("20"). The province itself is not in the list; each commune has
+    ``parent_code`` = the province code. Codes are the package's numeric codes as
+    decimal strings without padding, and the list is sorted numerically.
+    """
+    found = _find_province(province)
+    return list(_communes_by_province().get(int(found.code), ()))
+
+
+def all_communes() -> list[Unit]:
+    """All communes of the country (parent_code = province code), sorted by code."""
+    return list(_all_communes())
+
+
+def _clean(value: str) -> str:
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise RosterError(
+            f"Không tìm thấy tệp danh sách đơn vị “{path}”. Hãy kiểm tra lại đường dẫn."
+        ) from None
+    except IsADirectoryError:
+        raise RosterError(
+            f"“{path}” là một thư mục, không phải tệp CSV. Hãy chỉ ra tệp danh sách đơn vị."
+        ) from None
+    except OSError as exc:
+        raise RosterError(
+            f"Không đọc được tệp “{path}” ({exc.strerror}). Hãy kiểm tra quyền truy cập, "
+            "hoặc đóng tệp nếu đang mở trong Excel, rồi thử lại."
+        ) from exc
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise RosterError(
+            f"Tệp “{path}” không được lưu bằng mã UTF-8 (lỗi ở dòng {line}), nên chữ tiếng "
+            f"Việt sẽ bị sai. {_SAVE_AS_HINT}"
+        ) from None
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Excel with Vietnamese regional settings may save CSV with ";" instead of ","."""
+    for line in text.splitlines():
+        if line.strip():
+            return ";" if line.count(";") > line.count(",") else ","
+    return ","
+
+
+def read_roster(path: Path) -> list[Unit]:
+    """Read a roster CSV (UTF-8, with or without BOM).
+
+    The header must contain ``code`` and ``name``; ``parent_code`` and ``kind`` are
+    optional (missing -> ""). Other columns are ignored. Blank lines are skipped;
+    values are stripped and NFC-normalised; ``kind`` is normalised to lower-case ascii.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_delimiter(text))
+    units: list[Unit] = []
+    first_line_of: dict[str, int] = {}
+    columns: dict[str, int] | None = None
+    try:
+        row_start = 1
+        for row in reader:
+            line = row_start
+            row_start = reader.line_num + 1
+            values = [_clean(v) for v in row]
+            if not any(values):
+                continue
+            if columns is None:
+                columns = _parse_header(values, path)
+                continue
+
+            record = _record(values, columns)
+            code, name = record["code"], record["name"]
+            if not code:
+                raise RosterError(
+                    f"Tệp “{path}”, dòng {line}: thiếu mã đơn vị (cột code). "
+                    "Hãy điền mã cho đơn vị này hoặc xoá dòng."
+                )
+            if not name:
+                raise RosterError(
+                    f"Tệp “{path}”, dòng {line}: đơn vị mã “{code}” thiếu tên (cột name). "
+                    "Hãy điền tên đơn vị hoặc xoá dòng."
+                )
+            if code in first_line_of:
+                raise RosterError(
+                    f"Tệp “{path}”: mã đơn vị “{code}” bị trùng ở dòng {first_line_of[code]} "
+                    f"và dòng {line}. Mỗi đơn vị phải có một mã riêng; hãy sửa hoặc xoá "
+                    "một trong hai dòng."
+                )
+            first_line_of[code] = line
+            units.append(Unit(code, name, record["parent_code"], _kind_key(record["kind"])))
+    except csv.Error as exc:
+        raise RosterError(
+            f"Tệp “{path}”, dòng {reader.line_num}: không đọc được định dạng CSV ({exc}). "
+            f"{_SAVE_AS_HINT}"
+        ) from exc
+    if columns is None:
+        raise RosterError(f"Tệp “{path}” trống. {_HEADER_HINT}")
+    return units
+
+
+def _record(values: list[str], columns: dict[str, int]) -> dict[str, str]:
+    """Map every known column to its value in one row ("" if the column or cell is absent)."""
+    return {
+        column: values[columns[column]]
+        if column in columns and columns[column] < len(values)
+        else ""
+        for column in COLUMNS
+    }
+
+
+def _parse_header(values: list[str], path: Path) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    for index, value in enumerate(values):
+        column = value.lower()
+        if column in COLUMNS:
+            if column in columns:
+                raise RosterError(
+                    f"Tệp “{path}”: cột “{column}” xuất hiện hai lần ở dòng tiêu đề. "
+                    "Hãy xoá hoặc đổi tên một cột."
+                )
+            columns[column] = index
+    for column in REQUIRED_COLUMNS:
+        if column not in columns:
+            raise RosterError(f"Tệp “{path}” thiếu cột “{column}”. {_HEADER_HINT}")
+    return columns
+
+
+def write_roster(units: Iterable[Unit], path: Path) -> None:
+    """Write a roster CSV: UTF-8 with BOM (for Excel), CRLF line ends, atomic replace."""
+    path = Path(path)
+    rows = list(units)
+    seen: set[str] = set()
+    for unit in rows:
+        if not unit.code.strip() or not unit.name.strip():
+            raise RosterError(
+                f"Không thể ghi “{path}”: có đơn vị thiếu mã hoặc tên ({unit!r}). "
+                "Hãy bổ sung mã và tên cho mọi đơn vị."
+            )
+        if unit.code in seen:
+            raise RosterError(
+                f"Không thể ghi “{path}”: mã đơn vị “{unit.code}” bị trùng. "
+                "Mỗi đơn vị phải có một mã riêng."
+            )
+        seen.add(unit.code)
+
+    folder = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(
+            f"Không tạo được tệp trong thư mục “{folder}” ({exc.strerror}). "
+            "Hãy kiểm tra thư mục có tồn tại và có quyền ghi."
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(COLUMNS)
+            for unit in rows:
+                writer.writerow([unit.code, unit.name, unit.parent_code, unit.kind])
+        # mkstemp creates the file readable by the owner only; keep an existing file's
+        # permissions, otherwise use the usual rw-r--r--.
+        try:
+            mode = path.stat().st_mode & 0o777
+        except OSError:
+            mode = 0o644
+        os.chmod(tmp_name, mode)
+        os.replace(tmp_name, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise OutputError(
+            f"Không ghi được tệp “{path}” ({exc.strerror}). Hãy đóng tệp nếu đang mở "
+            "trong Excel và kiểm tra quyền ghi, rồi thử lại."
+        ) from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise

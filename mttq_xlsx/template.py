@@ -1,0 +1,319 @@
+"""Write locked report templates: one workbook per report, or one pre-filled per unit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+
+from . import __version__
+from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
+from .output import atomic_path
+from .periods import Period
+from .roster import Unit, strip_diacritics
+from .specs import Field, Report
+
+SCHEMA = "mttq-xlsx/template/1"
+META_SHEET = "_mttq"
+LISTS_SHEET = "_ds"
+MAP_HEADER = ("field_id", "form_id", "sheet", "cell", "type", "label_cell", "label")
+FONT = "Times New Roman"
+INPUT_TINT = "#FFF2CC"
+HEADER_TINT = "#D9E1F2"
+SECTION_TINT = "#EDEDED"
+NUM_FORMATS = {"count": "#,##0", "tally": "#,##0", "total": "#,##0.##", "amount": "#,##0.00",
+               "ratio": "0.00%", "date": "dd/mm/yyyy", "text": "@", "list": "@", "unit": "@"}
+COL_WIDTHS = {0: 6, 1: 46}
+VALUE_WIDTH = 16
+LINE_HEIGHT = 16.5  # points per wrapped line of 12 pt Times New Roman
+VALIDATION_TEXT = {
+    "count": ("Số nguyên", "Nhập số nguyên không âm, ví dụ 1014 (không gõ dấu chấm, dấu phẩy)."),
+    "amount": ("Số", "Nhập số không âm; phần thập phân dùng dấu phẩy theo máy, ví dụ 3797,118."),
+    "date": ("Ngày", "Nhập ngày theo dạng ngày/tháng/năm, ví dụ 15/03/2024."),
+    "list": ("Chọn trong danh sách", "Bấm mũi tên bên phải ô để chọn một mục."),
+    "unit": ("Đơn vị", "Chọn tên đơn vị trong danh sách."),
+    "text": ("Văn bản", "Nhập chữ, tối đa {max} ký tự."),
+}
+
+
+@dataclass(frozen=True)
+class TemplateRequest:
+    report: Report
+    period: Period
+    unit: Unit | None = None  # None: a generic template
+    roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
+    generated_at: datetime | None = None
+
+
+def template_filename(report: Report, period: Period, unit: Unit | None) -> str:
+    """A name a person can read: report, period, unit code, unit name without diacritics."""
+    stem = f"{report.id}_{period.id}"
+    if unit:
+        slug = "-".join(strip_diacritics(unit.name).lower().replace("/", " ").split())
+        stem += f"_{unit.code}_{slug}"
+    return f"{stem}.xlsx"
+
+
+def write_template(request: TemplateRequest, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        _TemplateWriter(request, tmp).write()
+    return target
+
+
+class _TemplateWriter:
+    def __init__(self, request: TemplateRequest, path: Path) -> None:
+        self.req = request
+        self.report = request.report
+        self.generated_at = (request.generated_at or datetime.now()).replace(microsecond=0)
+        self.wb = xlsxwriter.Workbook(
+            str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12}}
+        )
+        self.wb.set_properties(
+            {
+                "title": self.report.title,
+                "subject": request.period.label,
+                "author": "mttq-xlsx",
+                "created": self.generated_at,
+            }
+        )
+        self.fmt_cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.layouts = [form_layout(self.report.cover, cover=True)] + [
+            form_layout(f) for f in self.report.forms
+        ]
+        self.list_ranges: dict[str, str] = {}
+
+    def fmt(self, **props: Any) -> Any:
+        key = tuple(sorted(props.items()))
+        if key not in self.fmt_cache:
+            self.fmt_cache[key] = self.wb.add_format({"font_name": FONT, **props})
+        return self.fmt_cache[key]
+
+    def write(self) -> None:
+        sheets = [self.wb.add_worksheet(layout.form.sheet) for layout in self.layouts]
+        lists_sheet = self.wb.add_worksheet(LISTS_SHEET)
+        meta = self.wb.add_worksheet(META_SHEET)
+        self._write_lists(lists_sheet)
+        for ws, layout in zip(sheets, self.layouts, strict=True):
+            if layout.form is self.report.cover:
+                self._write_cover(ws, layout)
+            else:
+                self._write_form(ws, layout)
+        self._write_meta(meta)
+        lists_sheet.very_hidden()
+        meta.very_hidden()
+        sheets[0].activate()
+        self.wb.close()
+
+    # ------------------------------------------------------------------ lists and metadata
+    def _write_lists(self, ws: Any) -> None:
+        lists = dict(self.report.lists)
+        if self.req.roster:
+            lists["_units"] = tuple(u.name for u in self.req.roster)
+        for col, (name, items) in enumerate(sorted(lists.items())):
+            ws.write_string(0, col, name)
+            for i, item in enumerate(items):
+                ws.write_string(i + 1, col, item)
+            letter = xl_col_to_name(col)
+            self.list_ranges[name] = f"={LISTS_SHEET}!${letter}$2:${letter}${len(items) + 1}"
+
+    def _write_meta(self, ws: Any) -> None:
+        unit = self.req.unit
+        period = self.req.period
+        keys = [
+            ("schema", SCHEMA),
+            ("report_id", self.report.id),
+            ("spec_version", self.report.version),
+            ("period", period.id),
+            ("period_start", period.start.isoformat()),
+            ("period_end", period.end.isoformat()),
+            ("unit_code", unit.code if unit else ""),
+            ("unit_name", unit.name if unit else ""),
+            ("generated_at", self.generated_at.isoformat()),
+            ("generator", f"mttq-xlsx {__version__}"),
+        ]
+        for r, (key, value) in enumerate(keys):
+            ws.write_string(r, 0, key)
+            ws.write_string(r, 1, value)
+        r = len(keys) + 1
+        for c, head in enumerate(MAP_HEADER):
+            ws.write_string(r, c, head)
+        for layout in self.layouts:
+            for f in layout.form.fields:
+                p = layout.positions[f.id]
+                r += 1
+                row = (f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, f.label)
+                for c, value in enumerate(row):
+                    ws.write_string(r, c, value)
+
+    # ------------------------------------------------------------------ sheets
+    def _sheet_setup(self, ws: Any, layout: SheetLayout, landscape: bool) -> None:
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        if landscape:
+            ws.set_landscape()
+        ws.set_margins(left=0.6, right=0.4, top=0.6, bottom=0.6)
+        ws.center_horizontally()
+        ws.set_footer(f"&L&\"{FONT}\"&9{layout.form.title}&R&\"{FONT}\"&9Trang &P/&N")
+        if layout.header_rows:
+            ws.repeat_rows(*layout.header_rows)
+        ws.protect("", {"format_columns": True, "format_rows": True})
+        ws.hide_gridlines(2)
+
+    def _title_rows(self, ws: Any, layout: SheetLayout) -> None:
+        last = layout.width - 1
+        title = self.fmt(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True)
+        sub = self.fmt(italic=True, align="center", text_wrap=True)
+        ws.merge_range(0, 0, 0, last, layout.form.title, title)
+        ws.set_row(0, 36)
+        ws.merge_range(1, 0, 1, last, self.report.title, sub)
+        ws.set_row(1, 32)
+        unit_cell, period_cell = (self._cover_ref(fid) for fid in ("unit_name", "period_label"))
+        formula = f'="Đơn vị: "&{unit_cell}&"     Kỳ báo cáo: "&{period_cell}'
+        ws.merge_range(2, 0, 2, last, "", self.fmt(align="center"))
+        ws.write_formula(2, 0, formula, self.fmt(align="center"), "")
+        if layout.form.note:
+            ws.merge_range(3, 0, 3, last, layout.form.note, self.fmt(italic=True, font_size=11))
+
+    def _cover_ref(self, prefill: str) -> str:
+        cover = self.layouts[0]
+        f = next(f for f in cover.form.fields if f.prefill == prefill)
+        return f"{quote_sheetname(cover.form.sheet)}!{cover.positions[f.id].ref}"
+
+    def _write_cover(self, ws: Any, layout: SheetLayout) -> None:
+        ws.set_column(0, 0, 4)
+        ws.set_column(1, 1, 28)
+        ws.set_column(2, 2, 50)
+        title = self.fmt(bold=True, font_size=14, align="center")
+        ws.merge_range(0, 0, 0, 2, layout.form.title, title)
+        ws.merge_range(1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True))
+        ws.set_row(1, 32)
+        ws.merge_range(2, 0, 2, 2, "Điền các ô màu vàng; các ô khác đã khóa.", self.fmt(italic=True, font_size=11, align="center"))
+        label = self.fmt(bold=True, border=1, text_wrap=True, valign="vcenter")
+        for r, row in layout.rows.items():
+            ws.set_row(r, 22)
+            ws.write_string(r, 1, row.label, label)
+            for col, f in row.cells.items():
+                self._write_value_cell(ws, r, col, f, layout)
+        self._sheet_setup(ws, layout, landscape=False)
+
+    def _write_form(self, ws: Any, layout: SheetLayout) -> None:
+        for col in range(layout.width):
+            ws.set_column(col, col, COL_WIDTHS.get(col, VALUE_WIDTH))
+        self._title_rows(ws, layout)
+        last = layout.width - 1
+        header = self.fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=HEADER_TINT)
+        section = self.fmt(bold=True, border=1, bg_color=SECTION_TINT, text_wrap=True)
+        block = self.fmt(bold=True, italic=True, text_wrap=True)
+        plain = self.fmt(border=1, text_wrap=True, valign="vcenter")
+        centered = self.fmt(border=1, align="center", valign="vcenter")
+        for r, row in sorted(layout.rows.items()):
+            if row.kind == "section":
+                ws.merge_range(r, 0, r, last, row.text, section)
+                ws.set_row(r, _height((row.text, 100)))
+            elif row.kind == "block":
+                ws.merge_range(r, 0, r, last, row.text, block)
+            elif row.kind == "header":
+                for c in range(layout.width):
+                    ws.write_string(r, c, row.headers[c] if c < len(row.headers) else "", header)
+                ws.set_row(r, _height(*((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))))
+            else:
+                ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
+                ws.write_string(r, 0, row.stt, centered)
+                if 1 not in row.cells:
+                    ws.write_string(r, 1, row.label, plain)
+                if row.unit and 2 not in row.cells:
+                    ws.write_string(r, 2, row.unit, centered)
+                for c in range(layout.width):
+                    if c in row.cells:
+                        self._write_value_cell(ws, r, c, row.cells[c], layout)
+                    elif c > 1 and not (c == 2 and row.unit):
+                        ws.write_blank(r, c, None, plain)
+        wide = layout.width > 6
+        self._sheet_setup(ws, layout, landscape=wide)
+        ws.freeze_panes(layout.header_rows[1] + 1 if layout.header_rows else FIRST_BLOCK_ROW, 0)
+
+    # ------------------------------------------------------------------ cells
+    def _ref(self, field_id: str, layout: SheetLayout) -> str:
+        for other in self.layouts:
+            if field_id in other.positions:
+                ref = other.positions[field_id].ref
+                return ref if other is layout else f"{quote_sheetname(other.form.sheet)}!{ref}"
+        raise KeyError(field_id)
+
+    def _formula(self, f: Field, layout: SheetLayout) -> str:
+        if f.type == "total":
+            parts = ",".join(self._ref(p, layout) for p in f.parts)
+            return f'=IF(COUNT({parts})=0,"",SUM({parts}))'
+        if f.type == "ratio":
+            num, den = self._ref(f.numerator, layout), self._ref(f.denominator, layout)
+            return f'=IF(OR({num}="",{den}="",{den}=0),"",{num}/{den})'
+        # tally: how many table rows carry this value
+        match = f.match.replace('"', '""')
+        return f'=COUNTIF({self._ref(f.of, layout)},"{match}")'
+
+    def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
+        num_format = NUM_FORMATS[f.type]
+        border = {"border": 1, "valign": "vcenter", "num_format": num_format, "text_wrap": f.type in {"text", "list", "unit"}}
+        if not f.is_input:
+            ws.write_formula(r, c, self._formula(f, layout), self.fmt(**border, bold=True), "")
+            return
+        prefilled = self._prefill(f)
+        if prefilled is not None:
+            ws.write_string(r, c, prefilled, self.fmt(**border, bold=True))
+            return
+        ws.write_blank(r, c, None, self.fmt(**border, locked=False, bg_color=INPUT_TINT))
+        validation = self._validation(f)
+        if validation:
+            ws.data_validation(r, c, r, c, validation)
+
+    def _prefill(self, f: Field) -> str | None:
+        """The value of a cover field filled in by the office, or None when the unit fills it."""
+        unit = self.req.unit
+        if f.prefill == "period_label":
+            return self.req.period.label
+        if f.prefill == "unit_name" and unit:
+            return unit.name
+        if f.prefill == "unit_code":
+            return unit.code if unit else ""
+        return None
+
+    def _validation(self, f: Field) -> dict[str, Any] | None:
+        title, message = VALIDATION_TEXT["text" if f.type == "unit" and not self.req.roster else f.type]
+        v: dict[str, Any] = {"input_title": title, "error_type": "stop", "error_title": "Giá trị không hợp lệ"}
+        period = self.req.period
+        if f.type == "count":
+            v |= {"validate": "integer", "criteria": ">=", "value": 0}
+            error = "Ô này chỉ nhận số nguyên không âm."
+        elif f.type == "amount":
+            v |= {"validate": "decimal", "criteria": ">=", "value": 0}
+            error = "Ô này chỉ nhận số không âm."
+        elif f.type == "date":
+            low, high = (period.start, period.end) if f.in_period else (date(2000, 1, 1), date(2100, 12, 31))
+            v |= {"validate": "date", "criteria": "between", "minimum": low, "maximum": high}
+            error = f"Ô này chỉ nhận ngày từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
+            message += f" Từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
+        elif f.type == "list" or (f.type == "unit" and self.req.roster):
+            name = f.list_name or "_units"
+            v |= {"validate": "list", "source": self.list_ranges[name]}
+            error = "Hãy chọn một mục có trong danh sách."
+        else:
+            limit = f.max_length or 255
+            v |= {"validate": "length", "criteria": "<=", "value": limit}
+            message = message.format(max=limit)
+            error = f"Tối đa {limit} ký tự."
+        v["input_message"] = message[:255]
+        v["error_message"] = f"{f.label}: {error}"[:255]
+        return v
+
+
+
+def _height(*texts: tuple[str, float]) -> float:
+    """Row height that shows every wrapped text whole: spreadsheet programs do not fit it on load."""
+    lines = max((math.ceil(len(text) / (width * 0.95)) for text, width in texts if text), default=1)
+    return LINE_HEIGHT * max(lines, 1) + 2
