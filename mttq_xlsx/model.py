@@ -1,0 +1,126 @@
+"""The records that flow from the reader through the checks to the summary and the JSON report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from .periods import Period
+from .roster import Unit
+
+ACCEPTED, REJECTED, SUPERSEDED, IGNORED = "accepted", "rejected", "superseded", "ignored"
+ERROR, WARNING = "error", "warning"
+
+# A field's value as read: a number, a text, a date; a table column is a list of those per row.
+Value = float | int | str | date | None
+
+
+@dataclass
+class Issue:
+    """One finding, with where it is: file, sheet, cell and field."""
+
+    severity: str  # "error" | "warning"
+    path: str
+    code: str  # stable English id: ratio_mismatch, negative, ...
+    message: str  # Vietnamese, shown to users
+    unit_code: str = ""
+    form_id: str = ""
+    field_id: str = ""
+    sheet: str = ""
+    cell: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "path": self.path,
+            "unit_code": self.unit_code,
+            "form_id": self.form_id,
+            "field_id": self.field_id,
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class FileRecord:
+    """Every file found in the inbox, whatever happened to it."""
+
+    path: str  # relative to the inbox, with forward slashes
+    sha256: str
+    status: str = ACCEPTED
+    reason: str = ""  # a code when rejected, superseded or ignored
+    message: str = ""  # the Vietnamese reason
+    report_id: str = ""
+    unit_code: str = ""
+    unit_name: str = ""
+    period: str = ""
+    saved_at: datetime | None = None  # the workbook's own last-saved time, else the file's mtime
+    late: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "status": self.status,
+            "reason": self.reason,
+            "message": self.message,
+            "report_id": self.report_id,
+            "unit_code": self.unit_code,
+            "unit_name": self.unit_name,
+            "period": self.period,
+            "saved_at": self.saved_at.isoformat() if self.saved_at else None,
+            "late": self.late,
+        }
+
+
+@dataclass
+class Submission:
+    """What one file holds once read: its unit, its report and each field's value and cell."""
+
+    file: FileRecord
+    report_id: str
+    spec_version: str
+    period: str
+    unit_code: str
+    unit_name: str
+    values: dict[str, Value | list[Value]] = field(default_factory=dict)
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id -> (sheet, cell)
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(i.severity == ERROR for i in self.issues)
+
+
+@dataclass
+class Completeness:
+    expected: int
+    received: int
+    missing: list[str]
+    late: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "received": self.received,
+            "missing": self.missing,
+            "late": self.late,
+        }
+
+
+@dataclass
+class Consolidation:
+    """The whole result of one run, ready for the summary workbook and the JSON report."""
+
+    period: Period
+    files: list[FileRecord]
+    issues: list[Issue]
+    submissions: list[Submission]  # accepted ones, sorted by report, then unit code
+    roster: list[Unit]
+    totals: dict[str, dict[str, float | int | None]]  # report id -> field id -> total
+    reported: dict[str, dict[str, int]]  # report id -> field id -> how many units reported it
+    completeness: Completeness
+    deadline: date | None = None
