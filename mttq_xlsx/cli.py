@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -11,10 +12,15 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
+from .consolidate import Options, check_files, find_files
+from .consolidate import consolidate as run_consolidation
 from .errors import MttqError
+from .model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
 from .periods import Period, current_period, parse_period
+from .report import write_report
 from .roster import Unit, province_units, read_roster, write_roster
 from .specs import load_report, report_ids
+from .summary import write_summary
 from .template import TemplateRequest, template_filename, write_template
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,12 +49,26 @@ def handle_errors(func: F) -> F:
 
 def period_options(func: F) -> F:
     """--period, --start and --end, shared by every command that needs a period."""
-    func = click.option("--end", "end", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                        help="Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD).")(func)
-    func = click.option("--start", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
-                        help="Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD).")(func)
-    return click.option("--period", "period", default=None,
-                        help="Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm).")(func)
+    func = click.option(
+        "--end",
+        "end",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD).",
+    )(func)
+    func = click.option(
+        "--start",
+        "start",
+        type=click.DateTime(["%Y-%m-%d"]),
+        default=None,
+        help="Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD).",
+    )(func)
+    return click.option(
+        "--period",
+        "period",
+        default=None,
+        help="Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm).",
+    )(func)
 
 
 def resolve_period(text: str | None, start: datetime | None, end: datetime | None) -> Period:
@@ -75,13 +95,20 @@ def forms() -> None:
         report = load_report(report_id)
         click.echo(f"{report.id} (phiên bản {report.version}): {report.title}")
         for form in report.forms:
-            click.echo(f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}")
+            click.echo(
+                f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}"
+            )
 
 
 @main.command()
 @click.option("--province", required=True, help="Tên tỉnh/thành phố (có hoặc không dấu) hoặc mã.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Tệp CSV danh sách đơn vị sẽ ghi.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Tệp CSV danh sách đơn vị sẽ ghi.",
+)
 @handle_errors
 def roster(province: str, output: Path) -> None:
     """Ghi danh sách đơn vị (xã, phường, đặc khu) của một tỉnh ra tệp CSV.
@@ -97,15 +124,32 @@ def roster(province: str, output: Path) -> None:
 
 @main.command()
 @click.argument("report_id")
-@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False, path_type=Path),
-              required=True, help="Thư mục ghi mẫu biểu.")
+@click.option(
+    "-o",
+    "--output",
+    "output_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Thư mục ghi mẫu biểu.",
+)
 @period_options
-@click.option("--roster", "roster_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Danh sách đơn vị (CSV): ghi một tệp điền sẵn cho mỗi đơn vị.")
+@click.option(
+    "--roster",
+    "roster_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Danh sách đơn vị (CSV): ghi một tệp điền sẵn cho mỗi đơn vị.",
+)
 @click.option("--unit", "unit_code", help="Chỉ ghi tệp của đơn vị có mã này (cần --roster).")
 @handle_errors
-def template(report_id: str, output_dir: Path, period: str | None, start: datetime | None,
-             end: datetime | None, roster_path: Path | None, unit_code: str | None) -> None:
+def template(
+    report_id: str,
+    output_dir: Path,
+    period: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    roster_path: Path | None,
+    unit_code: str | None,
+) -> None:
     """Tạo mẫu biểu Excel đã khóa ô để gửi cho các đơn vị.
 
     Không có --roster: một mẫu chung. Có --roster: thêm một tệp điền sẵn tên,
@@ -137,3 +181,160 @@ def template(report_id: str, output_dir: Path, period: str | None, start: dateti
             click.echo(f"Đã ghi {path}")
     if len(targets) > 3:
         click.echo(f"Đã ghi {len(targets) - 1} tệp điền sẵn cho từng đơn vị vào {output_dir}.")
+
+
+def _roster_option(func: F) -> F:
+    return click.option(
+        "--roster",
+        "roster_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Danh sách đơn vị (CSV code,name,parent_code,kind) để biết ai chưa nộp.",
+    )(func)
+
+
+def _finish(result: Consolidation, report_path: Path | None) -> int:
+    if report_path:
+        write_report(result, report_path)
+        click.echo(f"Báo cáo JSON: {report_path}")
+    statuses = Counter(f.status for f in result.files)
+    severities = Counter(i.severity for i in result.issues)
+    click.echo(
+        f"Đã đọc {len(result.files)} tệp: {statuses[ACCEPTED]} được nhận, {statuses[REJECTED]} bị loại, "
+        f"{statuses[SUPERSEDED]} bị thay thế bởi bản mới hơn, {statuses[IGNORED]} bỏ qua."
+    )
+    click.echo(f"Lỗi: {severities[ERROR]}; cảnh báo: {severities[WARNING]}.")
+    findings = bool(result.issues) or statuses[REJECTED] > 0
+    if result.roster:
+        done = result.completeness
+        missing = ", ".join(done.missing[:10]) + (" …" if len(done.missing) > 10 else "")
+        click.echo(
+            f"Đã nhận {done.received}/{done.expected} đơn vị; chưa nộp: {len(done.missing)}"
+            + (f" ({missing})" if done.missing else "")
+            + f"; nộp muộn: {len(done.late)}."
+        )
+        findings = findings or bool(done.missing) or bool(done.late)
+    return EXIT_FINDINGS if findings else 0
+
+
+@main.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("tong-hop.xlsx"),
+    show_default=True,
+    help="Bảng tổng hợp sẽ ghi.",
+)
+@_roster_option
+@period_options
+@click.option(
+    "--deadline",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Hạn nộp (YYYY-MM-DD); tệp lưu sau cuối ngày đó (giờ Việt Nam) là nộp muộn.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ghi thêm báo cáo JSON.",
+)
+@click.option("--password", default=None, help="Mật khẩu chung của các tệp có đặt mật khẩu.")
+@click.option(
+    "--per-unit",
+    type=click.Choice(["auto", "sheets", "rows"]),
+    default="auto",
+    show_default=True,
+    help="Số liệu từng đơn vị: mỗi đơn vị một trang (sheets), hay một trang chung (rows).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Số tiến trình đọc tệp (mặc định: số lõi CPU).",
+)
+@handle_errors
+def consolidate(
+    inbox: Path,
+    output: Path,
+    roster_path: Path | None,
+    period: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    deadline: datetime | None,
+    report_path: Path | None,
+    password: str | None,
+    per_unit: str,
+    workers: int | None,
+) -> None:
+    """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
+
+    Đọc .xlsx, .xlsm, .xls, .ods; kiểm tra số liệu; ghi bảng tổng hợp. Không sửa,
+    không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
+    cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
+
+    \b
+    Ví dụ:
+        mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
+            --period 2024-6T --deadline 2024-06-10 --report bao-cao.json
+    """
+    inbox_root = inbox.resolve()
+    for target in (output, report_path):
+        if target and target.resolve().is_relative_to(inbox_root):
+            fail(
+                f"Không ghi “{target}” vào trong thư mục hộp thư {inbox}: hộp thư chỉ được đọc. "
+                "Hãy chọn nơi ghi khác."
+            )
+    options = Options(
+        period=resolve_period(period, start, end) if period else None,
+        roster=tuple(read_roster(roster_path)) if roster_path else (),
+        deadline=deadline.date() if deadline else None,
+        password=password,
+        workers=workers,
+    )
+    total = len(find_files(inbox))
+    if sys.stderr.isatty():
+        with click.progressbar(length=total, label="Đang đọc", file=sys.stderr) as bar:
+            result = run_consolidation(inbox, options, bar.update)
+    else:
+        result = run_consolidation(inbox, options)
+    write_summary(result, output, per_unit=per_unit)
+    status = _finish(result, report_path)
+    click.echo(f"Bảng tổng hợp: {output}")
+    sys.exit(status)
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Ghi thêm báo cáo JSON.",
+)
+@click.option("--password", default=None, help="Mật khẩu của tệp, nếu có.")
+@handle_errors
+def check(files: tuple[Path, ...], report_path: Path | None, password: str | None) -> None:
+    """Kiểm tra tệp báo cáo trước khi gửi: kiểu số liệu, tổng, tỷ lệ, phần trong tổng.
+
+    Mã thoát: 0 không có vấn đề, 1 có lỗi hoặc cảnh báo, 2 không chạy được.
+
+    \b
+    Ví dụ:
+        mttq-xlsx check bieu-so-lieu_2024-6T_05977_phuong-dong-kinh.xlsx
+    """
+    result = check_files(list(files), Options(password=password))
+    for record in result.files:
+        state = {ACCEPTED: "đọc được", REJECTED: "bị loại", IGNORED: "bỏ qua"}.get(
+            record.status, record.status
+        )
+        click.echo(f"{record.path}: {state}" + (f" — {record.message}" if record.message else ""))
+        for issue in (
+            i for i in result.issues if i.path == record.path and i.code != record.reason
+        ):
+            mark = "Lỗi" if issue.severity == ERROR else "Cảnh báo"
+            click.echo(f"  {mark}: {issue.message}")
+    sys.exit(_finish(result, report_path))

@@ -90,9 +90,7 @@ def _table_rows(block: Block, start: int, rows: dict[int, Row], pos: dict[str, P
 
 def _grid_rows(block: Block, start: int, rows: dict[int, Row], pos: dict[str, Position]) -> int:
     index = {f.id: f for f in block.fields}
-    headers = tuple(
-        f"{c.label} ({c.unit})" if c.unit else c.label for c in block.columns
-    )
+    headers = tuple(f"{c.label} ({c.unit})" if c.unit else c.label for c in block.columns)
     rows[start] = Row("header", headers=("STT", "Nội dung", *headers))
     r = start + 1
     for i, grid_row in enumerate(block.grid_rows):
@@ -138,8 +136,11 @@ def form_layout(form: Form, cover: bool = False) -> SheetLayout:
                 header_rows = header_rows or (0, r)
                 r = (_table_rows if block.kind == "table" else _grid_rows)(block, r, rows, pos)
                 need_field_header = True
-    width = max(
-        max([*row.cells, len(row.headers) - 1, RATIO_COL if row.kind == "field" else 0])
-        for row in rows.values()
-    ) + 1
+    width = (
+        max(
+            max([*row.cells, len(row.headers) - 1, RATIO_COL if row.kind == "field" else 0])
+            for row in rows.values()
+        )
+        + 1
+    )
     return SheetLayout(form, rows, pos, width, header_rows)

@@ -89,6 +89,7 @@ class Submission:
     values: dict[str, Value | list[Value]] = field(default_factory=dict)
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id -> (sheet, cell)
     issues: list[Issue] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
 
     @property
     def has_errors(self) -> bool:

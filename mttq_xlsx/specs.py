@@ -247,7 +247,9 @@ def _block(
         table_id = raw["id"]
         rows = int(raw["rows"])
         columns = tuple(
-            _field({**c, "id": f"{table_id}.{c['id']}"}, form_id, section_id, table=table_id, rows=rows)
+            _field(
+                {**c, "id": f"{table_id}.{c['id']}"}, form_id, section_id, table=table_id, rows=rows
+            )
             for c in raw["columns"]
         )
         required = tuple(f"{table_id}.{c}" for c in raw.get("required", ()))
@@ -273,8 +275,13 @@ def _block(
                 proto = protos[col]
                 fields.append(
                     _field(
-                        {"id": fid, "label": f"{total['label']}: {proto['label']}", "type": "total",
-                         "parts": parts, "unit": proto.get("unit", "")},
+                        {
+                            "id": fid,
+                            "label": f"{total['label']}: {proto['label']}",
+                            "type": "total",
+                            "parts": parts,
+                            "unit": proto.get("unit", ""),
+                        },
                         form_id,
                         section_id,
                     )
@@ -323,7 +330,9 @@ def _validate(report: Report) -> None:
     index = report.field_index
     for f in report.fields:
         refs = [*f.parts, f.numerator, f.denominator, f.of]
-        problems += [f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index]
+        problems += [
+            f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index
+        ]
         if f.type == "ratio" and not (f.numerator and f.denominator):
             problems.append(f"trường {f.id}: tỷ lệ cần tử số và mẫu số")
     tables = {b.table_id for s in report.sections for b in s.blocks if b.kind == "table"}
@@ -331,7 +340,11 @@ def _validate(report: Report) -> None:
         if rule.kind not in RULE_KINDS:
             problems.append(f"kiểm tra “{rule.kind}” không hợp lệ")
         for ref in (*rule.left, rule.right):
-            ok = ref.removeprefix(ROWS_PREFIX) in tables if ref.startswith(ROWS_PREFIX) else ref in index
+            ok = (
+                ref.removeprefix(ROWS_PREFIX) in tables
+                if ref.startswith(ROWS_PREFIX)
+                else ref in index
+            )
             if not ok:
                 problems.append(f"kiểm tra {rule.kind}: tham chiếu “{ref}” không tồn tại")
     sheets = [f.sheet for f in report.all_forms]

@@ -27,8 +27,17 @@ FONT = "Times New Roman"
 INPUT_TINT = "#FFF2CC"
 HEADER_TINT = "#D9E1F2"
 SECTION_TINT = "#EDEDED"
-NUM_FORMATS = {"count": "#,##0", "tally": "#,##0", "total": "#,##0.##", "amount": "#,##0.00",
-               "ratio": "0.00%", "date": "dd/mm/yyyy", "text": "@", "list": "@", "unit": "@"}
+NUM_FORMATS = {
+    "count": "#,##0",
+    "tally": "#,##0",
+    "total": "#,##0.##",
+    "amount": "#,##0.00",
+    "ratio": "0.00%",
+    "date": "dd/mm/yyyy",
+    "text": "@",
+    "list": "@",
+    "unit": "@",
+}
 COL_WIDTHS = {0: 6, 1: 46}
 VALUE_WIDTH = 16
 LINE_HEIGHT = 16.5  # points per wrapped line of 12 pt Times New Roman
@@ -159,7 +168,7 @@ class _TemplateWriter:
             ws.set_landscape()
         ws.set_margins(left=0.6, right=0.4, top=0.6, bottom=0.6)
         ws.center_horizontally()
-        ws.set_footer(f"&L&\"{FONT}\"&9{layout.form.title}&R&\"{FONT}\"&9Trang &P/&N")
+        ws.set_footer(f'&L&"{FONT}"&9{layout.form.title}&R&"{FONT}"&9Trang &P/&N')
         if layout.header_rows:
             ws.repeat_rows(*layout.header_rows)
         ws.protect("", {"format_columns": True, "format_rows": True})
@@ -191,9 +200,18 @@ class _TemplateWriter:
         ws.set_column(2, 2, 50)
         title = self.fmt(bold=True, font_size=14, align="center")
         ws.merge_range(0, 0, 0, 2, layout.form.title, title)
-        ws.merge_range(1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True))
+        ws.merge_range(
+            1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True)
+        )
         ws.set_row(1, 32)
-        ws.merge_range(2, 0, 2, 2, "Điền các ô màu vàng; các ô khác đã khóa.", self.fmt(italic=True, font_size=11, align="center"))
+        ws.merge_range(
+            2,
+            0,
+            2,
+            2,
+            "Điền các ô màu vàng; các ô khác đã khóa.",
+            self.fmt(italic=True, font_size=11, align="center"),
+        )
         label = self.fmt(bold=True, border=1, text_wrap=True, valign="vcenter")
         for r, row in layout.rows.items():
             ws.set_row(r, 22)
@@ -207,7 +225,14 @@ class _TemplateWriter:
             ws.set_column(col, col, COL_WIDTHS.get(col, VALUE_WIDTH))
         self._title_rows(ws, layout)
         last = layout.width - 1
-        header = self.fmt(bold=True, border=1, align="center", valign="vcenter", text_wrap=True, bg_color=HEADER_TINT)
+        header = self.fmt(
+            bold=True,
+            border=1,
+            align="center",
+            valign="vcenter",
+            text_wrap=True,
+            bg_color=HEADER_TINT,
+        )
         section = self.fmt(bold=True, border=1, bg_color=SECTION_TINT, text_wrap=True)
         block = self.fmt(bold=True, italic=True, text_wrap=True)
         plain = self.fmt(border=1, text_wrap=True, valign="vcenter")
@@ -221,7 +246,12 @@ class _TemplateWriter:
             elif row.kind == "header":
                 for c in range(layout.width):
                     ws.write_string(r, c, row.headers[c] if c < len(row.headers) else "", header)
-                ws.set_row(r, _height(*((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))))
+                ws.set_row(
+                    r,
+                    _height(
+                        *((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))
+                    ),
+                )
             else:
                 ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
                 ws.write_string(r, 0, row.stt, centered)
@@ -259,7 +289,12 @@ class _TemplateWriter:
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
         num_format = NUM_FORMATS[f.type]
-        border = {"border": 1, "valign": "vcenter", "num_format": num_format, "text_wrap": f.type in {"text", "list", "unit"}}
+        border = {
+            "border": 1,
+            "valign": "vcenter",
+            "num_format": num_format,
+            "text_wrap": f.type in {"text", "list", "unit"},
+        }
         if not f.is_input:
             ws.write_formula(r, c, self._formula(f, layout), self.fmt(**border, bold=True), "")
             return
@@ -284,8 +319,14 @@ class _TemplateWriter:
         return None
 
     def _validation(self, f: Field) -> dict[str, Any] | None:
-        title, message = VALIDATION_TEXT["text" if f.type == "unit" and not self.req.roster else f.type]
-        v: dict[str, Any] = {"input_title": title, "error_type": "stop", "error_title": "Giá trị không hợp lệ"}
+        title, message = VALIDATION_TEXT[
+            "text" if f.type == "unit" and not self.req.roster else f.type
+        ]
+        v: dict[str, Any] = {
+            "input_title": title,
+            "error_type": "stop",
+            "error_title": "Giá trị không hợp lệ",
+        }
         period = self.req.period
         if f.type == "count":
             v |= {"validate": "integer", "criteria": ">=", "value": 0}
@@ -294,7 +335,11 @@ class _TemplateWriter:
             v |= {"validate": "decimal", "criteria": ">=", "value": 0}
             error = "Ô này chỉ nhận số không âm."
         elif f.type == "date":
-            low, high = (period.start, period.end) if f.in_period else (date(2000, 1, 1), date(2100, 12, 31))
+            low, high = (
+                (period.start, period.end)
+                if f.in_period
+                else (date(2000, 1, 1), date(2100, 12, 31))
+            )
             v |= {"validate": "date", "criteria": "between", "minimum": low, "maximum": high}
             error = f"Ô này chỉ nhận ngày từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
             message += f" Từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
@@ -310,7 +355,6 @@ class _TemplateWriter:
         v["input_message"] = message[:255]
         v["error_message"] = f"{f.label}: {error}"[:255]
         return v
-
 
 
 def _height(*texts: tuple[str, float]) -> float:

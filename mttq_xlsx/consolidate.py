@@ -1,0 +1,331 @@
+"""Turn an inbox of filled workbooks into one Consolidation: files, issues, units, totals."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from .checks import check_submission
+from .errors import UsageError
+from .model import (
+    ERROR,
+    IGNORED,
+    REJECTED,
+    SUPERSEDED,
+    WARNING,
+    Completeness,
+    Consolidation,
+    FileRecord,
+    Issue,
+    Submission,
+)
+from .periods import Period, parse_period
+from .reader import (
+    SPREADSHEET_SUFFIXES,
+    VIETNAM,
+    ReadOptions,
+    Rejected,
+    file_record,
+    read_submission,
+)
+from .roster import Unit, strip_diacritics
+from .specs import SUMMABLE_TYPES, load_report, report_ids
+
+PARALLEL_THRESHOLD = 64  # below this many files, one process is faster than starting workers
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    period: Period | None = None  # None: take each file's own period (for `check`)
+    roster: tuple[Unit, ...] = ()
+    deadline: date | None = None
+    password: str | None = None
+    workers: int | None = None  # None: as many as the machine has cores
+    strict_roster: bool = True  # reject units that are not on the roster (when one is given)
+
+
+@dataclass
+class _Outcome:
+    record: FileRecord
+    submission: Submission | None = None
+    issues: list[Issue] = field(default_factory=list)
+
+
+def find_files(inbox: Path) -> list[tuple[Path, str]]:
+    """Every regular file under `inbox` (subfolders too), sorted, as (path, path relative to inbox).
+
+    Symbolic links are followed only when they stay inside the inbox.
+    """
+    if not inbox.is_dir():
+        raise UsageError(f"Không thấy thư mục “{inbox}”. Hãy kiểm tra lại đường dẫn.")
+    found: list[tuple[Path, str]] = []
+    for folder, dirs, files in os.walk(inbox, followlinks=False):
+        dirs.sort()
+        for name in files:
+            path = Path(folder) / name
+            rel = unicodedata.normalize("NFC", path.relative_to(inbox).as_posix())
+            found.append((path, rel))
+    found.sort(key=lambda item: item[1])
+    return found
+
+
+def _ignored(path: Path, rel: str, root: Path) -> str | None:
+    name = path.name
+    if name.startswith(("~$", ".~lock")):
+        return "Tệp khóa tạm của Excel/LibreOffice, không phải báo cáo."
+    if path.is_symlink() and not path.resolve().is_relative_to(root):
+        return "Liên kết trỏ ra ngoài thư mục hộp thư; không đọc."
+    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
+        return "Không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods)."
+    return None
+
+
+def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
+    """Read and check one file; never raises for a bad file."""
+    reason = _ignored(path, rel, root)
+    if reason:
+        record = FileRecord(
+            path=rel, sha256="", status=IGNORED, reason="not_a_report", message=reason
+        )
+        if path.is_file() and not path.is_symlink():
+            record = file_record(path, rel)[0]
+            record.status, record.reason, record.message = IGNORED, "not_a_report", reason
+        return _Outcome(record)
+    try:
+        record, sub = read_submission(path, rel, ReadOptions(options.password))
+    except Rejected as exc:
+        return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
+    except OSError as exc:
+        return _reject(
+            FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {exc.strerror}."
+        )
+    if sub.report_id not in report_ids():
+        return _reject(
+            record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này."
+        )
+    report = load_report(sub.report_id)
+    try:
+        own = parse_period(
+            sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end"))
+        )
+    except Exception:
+        return _reject(record, "wrong_period", f"Kỳ báo cáo “{sub.period}” trong tệp không hợp lệ.")
+    period = options.period or own
+    if options.period and sub.period != options.period.id:
+        return _reject(
+            record,
+            "wrong_period",
+            f"Tệp là báo cáo kỳ {own.label} ({sub.period}), không phải kỳ {period.label} "
+            f"({period.id}) đang tổng hợp.",
+        )
+    _identify_unit(sub, report.cover.fields, options.roster)
+    record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
+    if (
+        options.roster
+        and options.strict_roster
+        and sub.unit_code not in {u.code for u in options.roster}
+    ):
+        return _reject(
+            record,
+            "unknown_unit",
+            f"Đơn vị “{sub.unit_name or sub.unit_code or '(chưa ghi)'}” không có trong danh sách "
+            "đơn vị. Hãy kiểm tra ô Đơn vị báo cáo ở trang Thông tin.",
+        )
+    if not sub.unit_code:
+        return _reject(
+            record,
+            "unknown_unit",
+            "Tệp chưa ghi đơn vị báo cáo (trang Thông tin). Hãy chọn tên đơn vị rồi gửi lại.",
+        )
+    check_submission(sub, report, period)
+    return _Outcome(record, sub, sub.issues)
+
+
+def _reject(record: FileRecord, code: str, message: str) -> _Outcome:
+    record.status, record.reason, record.message = REJECTED, code, message
+    issue = Issue(ERROR, record.path, code, message, record.unit_code)
+    return _Outcome(record, None, [issue])
+
+
+def _sha(path: Path) -> str:
+    try:
+        return file_record(path, "")[0].sha256
+    except OSError:
+        return ""
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _name_key(name: str) -> str:
+    return " ".join(strip_diacritics(unicodedata.normalize("NFC", name)).lower().split())
+
+
+def _identify_unit(sub: Submission, cover_fields: Iterable, roster: tuple[Unit, ...]) -> None:
+    """A pre-filled workbook names its unit in `_mttq`; a generic one on its cover sheet."""
+    by_prefill = {f.prefill: f.id for f in cover_fields if f.prefill}
+    typed_name = sub.values.get(by_prefill.get("unit_name", ""))
+    typed_code = sub.values.get(by_prefill.get("unit_code", ""))
+    if not sub.unit_code and isinstance(typed_code, str | int | float) and typed_code != "":
+        sub.unit_code = str(typed_code).removesuffix(".0")
+    if not sub.unit_name and isinstance(typed_name, str):
+        sub.unit_name = typed_name
+    by_code = {u.code: u for u in roster}
+    if sub.unit_code in by_code:
+        sub.unit_name = sub.unit_name or by_code[sub.unit_code].name
+        return
+    if sub.unit_name:
+        key = _name_key(sub.unit_name)
+        matches = [u for u in roster if _name_key(u.name) == key]
+        if len(matches) == 1:
+            sub.unit_code, sub.unit_name = matches[0].code, matches[0].name
+        elif not roster and not sub.unit_code:
+            sub.unit_code = "-".join(key.split())  # no roster: the name is the identity
+
+
+def _read_all(
+    files: list[tuple[Path, str]], root: Path, options: Options, progress: Progress | None
+) -> list[_Outcome]:
+    workers = options.workers or os.cpu_count() or 1
+    if workers <= 1 or len(files) < PARALLEL_THRESHOLD:
+        outcomes = []
+        for path, rel in files:
+            outcomes.append(_read_one(path, rel, root, options))
+            if progress:
+                progress(1)
+        return outcomes
+    chunk = max(1, len(files) // (workers * 8))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        results = pool.map(
+            _read_one,
+            *zip(*files, strict=True),
+            [root] * len(files),
+            [options] * len(files),
+            chunksize=chunk,
+        )
+        outcomes = []
+        for outcome in results:  # map keeps the input order: the result does not depend on timing
+            outcomes.append(outcome)
+            if progress:
+                progress(1)
+        return outcomes
+
+
+def _deadline_end(deadline: date) -> datetime:
+    """The end of the deadline day, Vietnam time."""
+    return datetime.combine(deadline + timedelta(days=1), time(0), VIETNAM)
+
+
+def consolidate(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
+    """Read every file under `inbox` and consolidate; the inbox is only read."""
+    files = find_files(inbox)
+    return _combine(_read_all(files, inbox.resolve(), options, progress), options)
+
+
+def check_files(paths: list[Path], options: Options) -> Consolidation:
+    """Read and check single workbooks, as a unit does before sending."""
+    return _combine([_read_one(p, p.name, p.parent.resolve(), options) for p in paths], options)
+
+
+def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
+    accepted = [o for o in outcomes if o.submission is not None]
+    newest: dict[tuple[str, str], _Outcome] = {}
+    for o in accepted:
+        key = (o.submission.report_id, o.submission.unit_code)  # type: ignore[union-attr]
+        best = newest.get(key)
+        if best is None or _saved(o) > _saved(best):
+            newest[key] = o
+    for o in accepted:
+        sub = o.submission
+        assert sub is not None
+        winner = newest[(sub.report_id, sub.unit_code)]
+        if winner is not o:
+            o.record.status, o.record.reason = SUPERSEDED, "duplicate_superseded"
+            o.record.message = f"Đơn vị đã gửi bản mới hơn: {winner.record.path}."
+            o.issues = [
+                Issue(
+                    WARNING, o.record.path, "duplicate_superseded", o.record.message, sub.unit_code
+                )
+            ]
+    if options.deadline:
+        limit = _deadline_end(options.deadline)
+        for o in newest.values():
+            o.record.late = bool(o.record.saved_at and o.record.saved_at >= limit)
+    winners = sorted(
+        newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code)
+    )  # type: ignore[union-attr]
+    submissions = [o.submission for o in winners if o.submission]
+    issues = [i for o in outcomes for i in o.issues]
+    period = options.period or _single_period(submissions)
+    totals, reported = _totals(submissions)
+    return Consolidation(
+        period=period,
+        files=[o.record for o in outcomes],
+        issues=issues,
+        submissions=submissions,
+        roster=list(options.roster),
+        totals=totals,
+        reported=reported,
+        completeness=_completeness(options.roster, submissions),
+        deadline=options.deadline,
+    )
+
+
+def _saved(o: _Outcome) -> tuple[datetime, str]:
+    moment = o.record.saved_at or datetime.min.replace(tzinfo=VIETNAM)
+    return moment, o.record.path
+
+
+def _single_period(submissions: list[Submission]) -> Period:
+    periods = sorted({s.period for s in submissions})
+    return parse_period(periods[-1] if periods else str(date.today().year))
+
+
+def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, dict]]:
+    totals: dict[str, dict[str, float | int | None]] = {}
+    reported: dict[str, dict[str, int]] = {}
+    for report_id in sorted({s.report_id for s in submissions}):
+        report = load_report(report_id)
+        subs = [s for s in submissions if s.report_id == report_id]
+        sums: dict[str, float | int | None] = {}
+        counts: dict[str, int] = {}
+        for f in report.fields:
+            if not f.is_numeric or f.table:
+                continue
+            values = [v for s in subs if _is_number(v := s.values.get(f.id))]
+            counts[f.id] = len(values)
+            if f.type in SUMMABLE_TYPES:
+                total = sum(values) if values else None  # type: ignore[arg-type]
+                sums[f.id] = round(total, 9) if isinstance(total, float) else total
+        for f in report.fields:
+            if f.type == "ratio":
+                num, den = sums.get(f.numerator), sums.get(f.denominator)
+                sums[f.id] = num / den if num is not None and den else None
+        totals[report_id], reported[report_id] = sums, counts
+    return totals, reported
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _completeness(roster: tuple[Unit, ...], submissions: list[Submission]) -> Completeness:
+    received = {s.unit_code for s in submissions}
+    late = sorted({s.unit_code for s in submissions if s.file.late})
+    expected = [u.code for u in roster]
+    return Completeness(
+        expected=len(expected),
+        received=len(received & set(expected)) if roster else len(received),
+        missing=[c for c in expected if c not in received],
+        late=late,
+    )

@@ -1,0 +1,265 @@
+"""Read one filled workbook (xlsx, xlsm, xls, ods; any program) into a Submission.
+
+The field map comes from the file's own `_mttq` sheet, so templates of older spec versions still
+read. Anything that makes the file unusable is raised as `Rejected` with a stable code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from python_calamine import CalamineWorkbook
+
+from .cells import cell_index
+from .model import FileRecord, Submission
+from .template import META_SHEET, SCHEMA
+
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
+MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
+MAX_COMPRESSION_RATIO = 200
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+VIETNAM = timezone(timedelta(hours=7))
+
+
+class Rejected(Exception):
+    """A file that cannot be read as one of our templates; `code` is the stable id."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class MapRow:
+    field_id: str
+    form_id: str
+    sheet: str
+    cell: str  # "D12" or a column range "B8:B27"
+    type: str
+    label_cell: str = ""
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    password: str | None = None
+
+
+def file_record(path: Path, rel: str) -> tuple[FileRecord, bytes]:
+    data = path.read_bytes()
+    return FileRecord(path=rel, sha256=hashlib.sha256(data).hexdigest()), data
+
+
+def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRecord, Submission]:
+    """Read `path`; raises Rejected (with the FileRecord filled as far as known) on failure."""
+    record, data = file_record(path, rel)
+    data = _decrypt_if_needed(data, options.password)
+    saved_at = _saved_at(data) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    record.saved_at = saved_at
+    workbook = _open(data)
+    meta, field_map = _read_meta(workbook)
+    record.report_id = meta.get("report_id", "")
+    record.period = meta.get("period", "")
+    sheets = {
+        name: _load_sheet(workbook, name) for name in dict.fromkeys(r.sheet for r in field_map)
+    }
+    submission = Submission(
+        file=record,
+        report_id=record.report_id,
+        spec_version=meta.get("spec_version", ""),
+        period=record.period,
+        unit_code=meta.get("unit_code", ""),
+        unit_name=meta.get("unit_name", ""),
+        meta=meta,
+    )
+    for row in field_map:
+        grid = sheets[row.sheet]
+        if ":" in row.cell:
+            first, last = (cell_index(c) for c in row.cell.split(":"))
+            cells = [(r, first[1]) for r in range(first[0], last[0] + 1)]
+            submission.values[row.field_id] = [_value(grid, r, c) for r, c in cells]
+        else:
+            submission.values[row.field_id] = _value(grid, *cell_index(row.cell))
+        submission.cells[row.field_id] = (row.sheet, row.cell)
+    return record, submission
+
+
+def _value(grid: list[list[Any]], row: int, col: int) -> Any:
+    if row >= len(grid) or col >= len(grid[row]):
+        return None
+    value = grid[row][col]
+    if isinstance(value, str):
+        value = unicodedata.normalize("NFC", value).strip()
+        return value or None
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        return value.date()
+    return value
+
+
+def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
+    if (
+        not data.startswith(OLE_MAGIC)
+        or b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n" not in data
+    ):
+        return data
+    if password is None:
+        raise Rejected(
+            "password_protected",
+            "Tệp có mật khẩu. Hãy đề nghị đơn vị gửi lại tệp không đặt mật khẩu, "
+            "hoặc chạy lại với --password.",
+        )
+    import msoffcrypto
+
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(data))
+        office.load_key(password=password)
+        out = io.BytesIO()
+        office.decrypt(out)
+    except Exception as exc:  # msoffcrypto raises several unrelated types for a wrong key
+        raise Rejected(
+            "password_protected", f"Không mở được tệp bằng mật khẩu đã cho ({exc})."
+        ) from exc
+    return out.getvalue()
+
+
+def _check_zip(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+    except zipfile.BadZipFile as exc:
+        raise Rejected(
+            "corrupt_file", "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)."
+        ) from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED or any(
+        i.compress_size
+        and i.file_size / i.compress_size > MAX_COMPRESSION_RATIO
+        and i.file_size > 1 << 20
+        for i in infos
+    ):
+        raise Rejected(
+            "file_too_large",
+            f"Tệp giải nén ra {total / 1e6:.0f} MB, vượt giới hạn {MAX_UNCOMPRESSED / 1e6:.0f} MB "
+            "của một biểu báo cáo; tệp không được đọc.",
+        )
+
+
+def _open(data: bytes) -> CalamineWorkbook:
+    if data.startswith(ZIP_MAGIC):
+        _check_zip(data)
+    elif not data.startswith(OLE_MAGIC):
+        raise Rejected(
+            "corrupt_file" if data else "empty_file",
+            "Tệp rỗng." if not data else "Tệp không phải bảng tính Excel/ODS hoặc đã bị hỏng.",
+        )
+    try:
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for every kind of damage
+        if "password" in str(exc).lower():
+            raise Rejected(
+                "password_protected", "Tệp có mật khẩu; hãy chạy lại với --password."
+            ) from exc
+        raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
+
+
+def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
+    if name not in workbook.sheet_names:
+        raise Rejected(
+            "sheet_missing",
+            f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). "
+            "Hãy dùng lại mẫu biểu gốc.",
+        )
+    try:
+        return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise Rejected("corrupt_file", f"Trang tính “{name}” bị hỏng ({exc}).") from exc
+
+
+def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]:
+    if META_SHEET not in workbook.sheet_names:
+        raise Rejected(
+            "not_a_template",
+            "Tệp không phải mẫu biểu của mttq-xlsx (không có trang thông tin ẩn “_mttq”). "
+            "Hãy điền số liệu vào mẫu biểu đã được gửi.",
+        )
+    rows = _load_sheet(workbook, META_SHEET)
+    meta: dict[str, str] = {}
+    field_map: list[MapRow] = []
+    in_map = False
+    for row in rows:
+        cells = [str(c).strip() if c is not None else "" for c in row]
+        if not any(cells):
+            continue
+        if cells[0] == "field_id":
+            in_map = True
+            continue
+        if in_map:
+            cells += [""] * (7 - len(cells))
+            field_map.append(MapRow(*cells[:7]))
+        else:
+            meta[cells[0]] = cells[1] if len(cells) > 1 else ""
+    if meta.get("schema") != SCHEMA or not field_map:
+        raise Rejected(
+            "not_a_template", "Trang thông tin ẩn “_mttq” của tệp bị hỏng hoặc không đúng mẫu."
+        )
+    try:
+        for r in field_map:
+            for part in r.cell.split(":"):
+                cell_index(part)
+    except ValueError as exc:
+        raise Rejected("not_a_template", f"Bảng vị trí ô trong “_mttq” có ô sai: {exc}.") from exc
+    return meta, field_map
+
+
+def _saved_at(data: bytes) -> datetime | None:
+    """The workbook's own last-saved time (xlsx docProps, ods meta.xml, xls summary info)."""
+    try:
+        if data.startswith(ZIP_MAGIC):
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                names = set(zf.namelist())
+                for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
+                    if part in names and zf.getinfo(part).file_size < 1 << 20:
+                        root = ElementTree.fromstring(zf.read(part))
+                        for el in root.iter():
+                            if el.tag.endswith("}" + tag) and el.text:
+                                return _parse_timestamp(el.text)
+        elif data.startswith(OLE_MAGIC):
+            import olefile
+
+            with olefile.OleFileIO(io.BytesIO(data)) as ole:
+                saved = ole.get_metadata().last_saved_time
+                if isinstance(saved, datetime):
+                    return _aware(saved)
+    except Exception:  # a missing or odd timestamp falls back to the file's mtime
+        return None
+    return None
+
+
+def _parse_timestamp(text: str) -> datetime:
+    # LibreOffice writes nanoseconds and, in ods, local time without a zone: take it as Vietnam time.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None

@@ -1,0 +1,46 @@
+"""The JSON report (`--report`), schema `mttq-xlsx/report/1`, written atomically."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from .model import Consolidation
+from .output import atomic_path
+
+SCHEMA = "mttq-xlsx/report/1"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def report_dict(result: Consolidation) -> dict[str, Any]:
+    units: dict[str, dict[str, dict[str, Any]]] = {}
+    for sub in result.submissions:
+        units.setdefault(sub.unit_code, {})[sub.report_id] = {
+            k: _plain(v) for k, v in sub.values.items()
+        }
+    return {
+        "schema": SCHEMA,
+        "period": result.period.id,
+        "files": [f.as_dict() for f in result.files],
+        "issues": [i.as_dict() for i in result.issues],
+        "totals": result.totals,
+        "units": units,
+        "completeness": result.completeness.as_dict(),
+    }
+
+
+def write_report(result: Consolidation, target: Path) -> Path:
+    with atomic_path(target) as tmp:
+        tmp.write_text(
+            json.dumps(report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    return target
