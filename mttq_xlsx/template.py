@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,7 @@ class TemplateRequest:
     unit: Unit | None = None  # None: a generic template
     roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
     generated_at: datetime | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)  # figures to fill in, e.g. a roll-up
 
 
 def template_filename(report: Report, period: Period, unit: Unit | None) -> str:
@@ -302,7 +303,7 @@ class _TemplateWriter:
         if prefilled is not None:
             ws.write_string(r, c, prefilled, self.fmt(**border, bold=True))
             return
-        ws.write_blank(r, c, None, self.fmt(**border, locked=False, bg_color=INPUT_TINT))
+        ws.write(r, c, self.req.values.get(f.id), self.fmt(**border, locked=False, bg_color=INPUT_TINT))
         validation = self._validation(f)
         if validation:
             ws.data_validation(r, c, r, c, validation)
