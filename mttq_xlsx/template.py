@@ -82,7 +82,12 @@ class _TemplateWriter:
         self.report = request.report
         self.generated_at = (request.generated_at or datetime.now()).replace(microsecond=0)
         self.wb = xlsxwriter.Workbook(
-            str(path), {"default_format_properties": {"font_name": FONT, "font_size": 12}}
+            str(path),
+            {
+                "default_format_properties": {"font_name": FONT, "font_size": 12},
+                "strings_to_formulas": False,  # a figure that arrives as text stays text
+                "strings_to_urls": False,
+            },
         )
         self.wb.set_properties(
             {
@@ -201,9 +206,7 @@ class _TemplateWriter:
         ws.set_column(2, 2, 50)
         title = self.fmt(bold=True, font_size=14, align="center")
         ws.merge_range(0, 0, 0, 2, layout.form.title, title)
-        ws.merge_range(
-            1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True)
-        )
+        ws.merge_range(1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True))
         ws.set_row(1, 32)
         ws.merge_range(
             2,
@@ -249,9 +252,7 @@ class _TemplateWriter:
                     ws.write_string(r, c, row.headers[c] if c < len(row.headers) else "", header)
                 ws.set_row(
                     r,
-                    _height(
-                        *((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))
-                    ),
+                    _height(*((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))),
                 )
             else:
                 ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
@@ -320,9 +321,7 @@ class _TemplateWriter:
         return None
 
     def _validation(self, f: Field) -> dict[str, Any] | None:
-        title, message = VALIDATION_TEXT[
-            "text" if f.type == "unit" and not self.req.roster else f.type
-        ]
+        title, message = VALIDATION_TEXT["text" if f.type == "unit" and not self.req.roster else f.type]
         v: dict[str, Any] = {
             "input_title": title,
             "error_type": "stop",
@@ -336,11 +335,7 @@ class _TemplateWriter:
             v |= {"validate": "decimal", "criteria": ">=", "value": 0}
             error = "Ô này chỉ nhận số không âm."
         elif f.type == "date":
-            low, high = (
-                (period.start, period.end)
-                if f.in_period
-                else (date(2000, 1, 1), date(2100, 12, 31))
-            )
+            low, high = (period.start, period.end) if f.in_period else (date(2000, 1, 1), date(2100, 12, 31))
             v |= {"validate": "date", "criteria": "between", "minimum": low, "maximum": high}
             error = f"Ô này chỉ nhận ngày từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
             message += f" Từ {low:%d/%m/%Y} đến {high:%d/%m/%Y}."
