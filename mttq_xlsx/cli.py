@@ -128,7 +128,7 @@ def roster(province: str, output: Path) -> None:
     "-o",
     "--output",
     "output_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     required=True,
     help="Thư mục ghi mẫu biểu.",
 )
@@ -136,7 +136,7 @@ def roster(province: str, output: Path) -> None:
 @click.option(
     "--roster",
     "roster_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     help="Danh sách đơn vị (CSV): ghi một tệp điền sẵn cho mỗi đơn vị.",
 )
 @click.option("--unit", "unit_code", help="Chỉ ghi tệp của đơn vị có mã này (cần --roster).")
@@ -187,7 +187,7 @@ def _roster_option(func: F) -> F:
     return click.option(
         "--roster",
         "roster_path",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        type=click.Path(path_type=Path),
         help="Danh sách đơn vị (CSV code,name,parent_code,kind) để biết ai chưa nộp.",
     )(func)
 
@@ -217,7 +217,7 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
 
 
 @main.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("inbox", type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",

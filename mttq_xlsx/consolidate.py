@@ -103,7 +103,7 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
         return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
     except OSError as exc:
         return _reject(
-            FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {exc.strerror}."
+            FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}."
         )
     if sub.report_id not in report_ids():
         return _reject(

@@ -117,6 +117,13 @@ def form_layout(form: Form, cover: bool = False) -> SheetLayout:
     r = FIRST_BLOCK_ROW
     header_rows: tuple[int, int] | None = None
     need_field_header = True
+    first = form.sections[0].blocks[0]
+    if len(form.sections) > 1 and first.kind == "fields" and not first.title:
+        # one column header above every section, so printed pages repeat no section title
+        rows[r] = Row("header", headers=FIELD_HEADERS)
+        header_rows = (0, r)
+        need_field_header = False
+        r += 1
     for section in form.sections:
         if len(form.sections) > 1:
             rows[r] = Row("section", text=section.title)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -10,13 +11,29 @@ from pathlib import Path
 
 from .errors import OutputError
 
+_REASONS = {
+    errno.ENOSPC: "ổ đĩa đã đầy",
+    errno.EACCES: "không có quyền ghi",
+    errno.EPERM: "không có quyền ghi",
+    errno.EROFS: "ổ đĩa chỉ cho đọc",
+    errno.ENOTDIR: "một phần của đường dẫn là tệp chứ không phải thư mục",
+    errno.ENOENT: "đường dẫn không tồn tại",
+    errno.EEXIST: "đã có tệp trùng tên",
+    errno.ENAMETOOLONG: "tên quá dài",
+}
+
+
+def reason(exc: OSError) -> str:
+    """The Vietnamese words for why a file operation failed."""
+    return _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+
 
 def ensure_folder(folder: Path) -> None:
     """Create `folder` if needed and make sure files can be written there."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"Không tạo được thư mục “{folder}”: {exc.strerror}.") from exc
+        raise OutputError(f"Không tạo được thư mục “{folder}”: {reason(exc)}.") from exc
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputError(
             f"Không ghi được vào thư mục “{folder}”: không có quyền ghi. Hãy chọn thư mục khác."
@@ -52,6 +69,6 @@ def atomic_path(target: Path) -> Iterator[Path]:
                 "Hãy đóng tệp rồi chạy lại."
             ) from exc
     except OSError as exc:
-        raise OutputError(f"Không ghi được tệp “{target}”: {exc.strerror or exc}.") from exc
+        raise OutputError(f"Không ghi được tệp “{target}”: {reason(exc)}.") from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -68,7 +68,7 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     saved_at = _saved_at(data) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     record.saved_at = saved_at
     workbook = _open(data)
-    meta, field_map = _read_meta(workbook)
+    meta, field_map = read_meta(workbook)
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
     sheets = {
@@ -186,7 +186,7 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         raise Rejected("corrupt_file", f"Trang tính “{name}” bị hỏng ({exc}).") from exc
 
 
-def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]:
+def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]:
     if META_SHEET not in workbook.sheet_names:
         raise Rejected(
             "not_a_template",
@@ -206,7 +206,7 @@ def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]
             continue
         if in_map:
             cells += [""] * (7 - len(cells))
-            field_map.append(MapRow(*cells[:7]))
+            field_map.append(MapRow(_restore_escapes(cells[0]), *cells[1:7]))
         else:
             meta[cells[0]] = cells[1] if len(cells) > 1 else ""
     if meta.get("schema") != SCHEMA or not field_map:
@@ -220,6 +220,14 @@ def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]
     except ValueError as exc:
         raise Rejected("not_a_template", f"Bảng vị trí ô trong “_mttq” có ô sai: {exc}.") from exc
     return meta, field_map
+
+
+def _restore_escapes(field_id: str) -> str:
+    """Undo LibreOffice's reading of `_xa_` in an xlsx string as an escaped control character.
+
+    Field ids are ASCII snake_case, so any control character in one was such an escape.
+    """
+    return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", field_id)
 
 
 def _saved_at(data: bytes) -> datetime | None:

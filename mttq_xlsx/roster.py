@@ -23,6 +23,7 @@ from pathlib import Path
 from vietnam_provinces import Province, VietNamDivisionType, Ward
 
 from mttq_xlsx.errors import OutputError, RosterError
+from mttq_xlsx.output import reason
 
 __all__ = [
     "COLUMNS",
@@ -191,7 +192,7 @@ def _read_text(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise RosterError(
-            f"Không đọc được tệp “{path}” ({exc.strerror}). Hãy kiểm tra quyền truy cập, "
+            f"Không đọc được tệp “{path}” ({reason(exc)}). Hãy kiểm tra quyền truy cập, "
             "hoặc đóng tệp nếu đang mở trong Excel, rồi thử lại."
         ) from exc
     try:
@@ -317,7 +318,7 @@ def write_roster(units: Iterable[Unit], path: Path) -> None:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(
-            f"Không tạo được tệp trong thư mục “{folder}” ({exc.strerror}). "
+            f"Không tạo được tệp trong thư mục “{folder}” ({reason(exc)}). "
             "Hãy kiểm tra thư mục có tồn tại và có quyền ghi."
         ) from exc
     try:
@@ -338,7 +339,7 @@ def write_roster(units: Iterable[Unit], path: Path) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         raise OutputError(
-            f"Không ghi được tệp “{path}” ({exc.strerror}). Hãy đóng tệp nếu đang mở "
+            f"Không ghi được tệp “{path}” ({reason(exc)}). Hãy đóng tệp nếu đang mở "
             "trong Excel và kiểm tra quyền ghi, rồi thử lại."
         ) from exc
     except BaseException:

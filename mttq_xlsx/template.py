@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -65,7 +66,7 @@ def template_filename(report: Report, period: Period, unit: Unit | None) -> str:
     """A name a person can read: report, period, unit code, unit name without diacritics."""
     stem = f"{report.id}_{period.id}"
     if unit:
-        slug = "-".join(strip_diacritics(unit.name).lower().replace("/", " ").split())
+        slug = re.sub(r"[^a-z0-9]+", "-", strip_diacritics(unit.name).lower()).strip("-")
         stem += f"_{unit.code}_{slug}"
     return f"{stem}.xlsx"
 
@@ -290,7 +291,7 @@ class _TemplateWriter:
         return f'=COUNTIF({self._ref(f.of, layout)},"{match}")'
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
-        num_format = NUM_FORMATS[f.type]
+        num_format = self._num_format(f)
         border = {
             "border": 1,
             "valign": "vcenter",
@@ -308,6 +309,14 @@ class _TemplateWriter:
         validation = self._validation(f)
         if validation:
             ws.data_validation(r, c, r, c, validation)
+
+    def _num_format(self, f: Field) -> str:
+        """A total is shown like its parts: whole numbers for counts, two decimals for amounts."""
+        if f.type != "total":
+            return NUM_FORMATS[f.type]
+        index = self.report.field_index
+        formats = {self._num_format(index[p]) for p in f.parts}
+        return NUM_FORMATS["amount"] if NUM_FORMATS["amount"] in formats else NUM_FORMATS["count"]
 
     def _prefill(self, f: Field) -> str | None:
         """The value of a cover field filled in by the office, or None when the unit fills it."""
