@@ -229,6 +229,8 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
             )
         if held is None and expected is not None:
             sub.values[f.id] = expected  # the file was never recalculated: the total is its parts
+        elif expected is None and held == 0:
+            sub.values[f.id] = None  # LibreOffice's xls stores a blank formula result as 0
     elif f.type == "ratio":
         num, den = _num(sub, f.numerator), _num(sub, f.denominator)
         if num is not None and den is not None and num > den:

@@ -113,6 +113,8 @@ def test_total_must_equal_its_parts_and_is_filled_when_not_recalculated() -> Non
     assert fresh.values["kp_tong"] == 3
     none = _submission("bieu-so-lieu")
     assert none.values["kp_tong"] is None
+    xls_blank = _submission("bieu-so-lieu", kp_tong=0.0)  # how LibreOffice's xls stores ""
+    assert xls_blank.values["kp_tong"] is None and xls_blank.issues == []
 
 
 def test_satisfaction_rules_per_category() -> None:
