@@ -1,0 +1,302 @@
+"""Workbooks filled and saved by real LibreOffice (xlsx, xls, ods) through the checks and consolidation.
+
+One LibreOffice session for the whole module: the `built` fixture makes every workbook in a
+single tools.libreoffice.run_jobs() call, in folders under tmp_path_factory, and the tests read
+them with the library. Figures come from tools/sample_plan.py (the Lạng Sơn 2024 sample).
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.periods import parse_period
+from mttq_xlsx.reader import ReadOptions, read_submission
+from mttq_xlsx.report import report_dict
+from mttq_xlsx.roster import Unit
+from mttq_xlsx.specs import load_report
+from mttq_xlsx.template import TemplateRequest, write_template
+from tools import libreoffice as lo
+from tools import sample_plan as plan
+
+pytestmark = pytest.mark.libreoffice
+
+REPORT = load_report(plan.REPORT_ID)
+PERIOD = parse_period(plan.PERIOD)
+FORMATS = ("xlsx", "xls", "ods")
+FORMAT_UNITS = ("178", "189")  # every planned figure; 189 saved after the deadline
+PROVINCE = Unit("20", "Tỉnh Lạng Sơn", "", "tinh")
+PROVINCE_VALUES = {
+    "nguoi_lap": "Hoàng Văn Nam",
+    "ngay_lap": date(2024, 6, 14),
+    "tong_kdc": 1646,
+    "kdc_co_to_hoa_giai": 1646,
+    "hoa_giai_so_vu": 1014,
+    "hoa_giai_thanh": 739,
+    "tt_so_cuoc": 1767,
+    "tt_so_luot_nguoi": 140278,
+}
+RATIO_CASES = (  # (typed into hoa_giai_ty_le, format, flagged as ratio_mismatch)
+    ("72,87%", "xlsx", False),  # truncated, as the province report wrote it
+    ("72,88%", "xlsx", False),  # rounded
+    ("73%", "xlsx", False),  # no decimals: one percentage point of tolerance
+    ("72,97%", "xlsx", True),
+    ("72,97%", "xls", True),
+    ("72,97%", "ods", True),
+)
+BLANK_VALUES = {"nguoi_lap": "Nông Thị Hà", "hoa_giai_so_vu": 10, "hoa_giai_thanh": 7}
+
+
+@dataclass(frozen=True)
+class Bad:
+    unit_code: str
+    field_id: str
+    typed: Any
+    fmt: str
+    severity: str
+    code: str
+    counted: float | int | None  # what the total takes from the cell
+
+
+BAD = (
+    Bad("182", "mh_antq", -5, "xls", "error", "negative", -5),
+    Bad("183", "clb_kdc", 2.5, "ods", "error", "not_integer", 2.5),
+    Bad("185", "nguon_tin_to_giac", "không rõ", "xlsx", "error", "unparseable_number", None),
+    Bad("186", "tt_so_cuoc", "1.014", "ods", "warning", "number_as_text", 1014),
+)
+
+
+def _saved(code: str) -> datetime:
+    return next(s.saved_at for s in plan.accepted_files() if s.unit_code == code)
+
+
+def _clean(code: str) -> dict[str, Any]:
+    """The unit's planned figures without its planned mistakes."""
+    return {"ngay_lap": date(2024, 6, 5), **plan.unit_values(code)}
+
+
+def _light(code: str) -> dict[str, Any]:
+    """A few of the unit's planned figures (LibreOffice fills ~7 ms per cell over UNO)."""
+    keep = {*plan.PROVINCE_REPORT, "nguoi_lap", "kp_cap_xa", "kp_ban_ctmt", "mh_antq", "clb_kdc"}
+    keep |= {"nguon_tin_to_giac", "ho_ngheo", "tong_ho", "quy_den_on_dap_nghia"}
+    return {k: v for k, v in _clean(code).items() if k in keep}
+
+
+def _sample(code: str, values: dict[str, Any], fmt: str = "xlsx") -> plan.SampleFile:
+    return plan.SampleFile(f"{code}.{fmt}", plan.TEMPLATE, "", "", fmt=fmt, unit_code=code, values=values)
+
+
+@dataclass
+class Built:
+    root: Path
+    templates: dict[str, Path]
+    files: dict[str, Path]  # a name used by the tests -> the saved workbook
+
+    def cells(self, code: str) -> dict[str, tuple[str, str]]:
+        return plan.read_field_map(self.templates[code]).cells
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Built:
+    reason = lo.available()
+    if reason is not None:
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("lo_consolidate")
+    units = {u.code: u for u in plan.UNITS} | {PROVINCE.code: PROVINCE}
+    templates = {
+        code: write_template(
+            TemplateRequest(REPORT, PERIOD, unit=unit, generated_at=plan.GENERATED_AT),
+            root / "templates" / f"{code}.xlsx",
+        )
+        for code, unit in units.items()
+    }
+    jobs: list[tuple[str, dict[str, Any]]] = []
+
+    def add(name: str, code: str, dst: Path, values: dict, unprotect: bool = False, saved=None) -> None:
+        where = plan.read_field_map(templates[code]).cells
+        cells = [
+            {"sheet": where[f][0], "cell": where[f][1], "value": plan.job_value(v)} for f, v in values.items()
+        ]
+        job = {"src": templates[code], "dst": dst, "cells": cells, "unprotect": unprotect}
+        if saved is not None:
+            job["modified"] = saved.isoformat()
+        jobs.append((name, job))
+
+    for fmt in FORMATS:
+        for code in FORMAT_UNITS:
+            add(
+                f"{fmt}/{code}",
+                code,
+                root / "formats" / fmt / f"{code}.{fmt}",
+                _clean(code),
+                saved=_saved(code),
+            )
+        add(f"blank/{fmt}", "181", root / "blank" / f"blank.{fmt}", BLANK_VALUES)
+    for typed, fmt, _ in RATIO_CASES:
+        values = {**PROVINCE_VALUES, "hoa_giai_ty_le": typed}
+        add(f"ratio/{typed}/{fmt}", "20", root / "ratio" / f"{typed}.{fmt}", values, unprotect=True)
+    add("ratio/cached", "20", root / "ratio" / "cached.xlsx", PROVINCE_VALUES)
+    add(
+        "ratio/1.014",
+        "20",
+        root / "ratio" / "text-denominator.ods",
+        {**PROVINCE_VALUES, "hoa_giai_so_vu": "1.014"},
+    )
+    for bad in BAD:
+        values = {**_light(bad.unit_code), bad.field_id: bad.typed}
+        add(f"bad/{bad.unit_code}", bad.unit_code, root / "bad" / f"{bad.unit_code}.{bad.fmt}", values)
+
+    results = lo.run_jobs([job for _, job in jobs])
+    failed = {name: r.get("error") for (name, _), r in zip(jobs, results, strict=True) if not r["ok"]}
+    assert not failed, failed
+    for code in FORMAT_UNITS:  # the good files of the bad-input inbox
+        shutil.copy(root / "formats" / "xlsx" / f"{code}.xlsx", root / "bad" / f"{code}.xlsx")
+    return Built(root, templates, {name: Path(job["dst"]) for name, job in jobs})
+
+
+def _roster(codes) -> tuple[Unit, ...]:
+    return tuple(u for u in plan.UNITS if u.code in codes)
+
+
+def _approx_equal(got: dict, want: dict) -> dict:
+    """The entries that differ (floats compared to 1e-12)."""
+    wrong = {}
+    for key in set(got) | set(want):
+        a, b = got.get(key), want.get(key)
+        if isinstance(a, float) or isinstance(b, float):
+            same = a is not None and b is not None and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-15)
+        else:
+            same = a == b
+        if not same:
+            wrong[key] = (a, b)
+    return wrong
+
+
+def _codes(result) -> list[tuple[str, str, str]]:
+    return sorted((i.code, i.field_id, i.cell) for i in result.issues)
+
+
+# ---------------------------------------------------------------------- the same content, 3 formats
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_format_consolidates_to_the_same_totals(built, fmt):
+    options = Options(period=PERIOD, roster=_roster(FORMAT_UNITS), deadline=plan.DEADLINE)
+    result = consolidate(built.root / "formats" / fmt, options)
+    assert [f.status for f in result.files] == ["accepted"] * len(FORMAT_UNITS)
+    assert result.issues == []
+    want = plan.expected_totals(tuple(_sample(code, _clean(code), fmt) for code in FORMAT_UNITS))
+    assert _approx_equal(result.totals[plan.REPORT_ID], want) == {}
+    # the `modified` job option: LibreOffice kept the planned last-saved time in every format
+    assert {f.path: f.saved_at for f in result.files} == {f"{c}.{fmt}": _saved(c) for c in FORMAT_UNITS}
+    assert result.completeness.late == ["189"]
+
+
+def test_the_three_formats_give_the_same_unit_figures(built):
+    options = Options(period=PERIOD, roster=_roster(FORMAT_UNITS), deadline=plan.DEADLINE)
+    units = {fmt: report_dict(consolidate(built.root / "formats" / fmt, options))["units"] for fmt in FORMATS}
+    for code in FORMAT_UNITS:
+        xlsx = units["xlsx"][code][plan.REPORT_ID]
+        for fmt in ("xls", "ods"):
+            assert _approx_equal(units[fmt][code][plan.REPORT_ID], xlsx) == {}, (fmt, code)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_blank_stays_blank_in_every_format(built, fmt):
+    result = check_files([built.files[f"blank/{fmt}"]], Options(period=PERIOD))
+    assert result.issues == []
+    (sub,) = result.submissions
+    filled = set(BLANK_VALUES) | {"hoa_giai_ty_le"} | {f.id for f in REPORT.fields if f.prefill}
+    assert {k: v for k, v in sub.values.items() if k not in filled and v is not None} == {}
+    assert sub.values["hoa_giai_ty_le"] == pytest.approx(0.7)
+    assert result.totals[plan.REPORT_ID]["kp_tong"] is None  # an xls caches "" as 0: still blank
+
+
+# ---------------------------------------------------------------------- ratios through real files
+@pytest.mark.parametrize(
+    ("typed", "fmt", "flagged"), RATIO_CASES, ids=[f"{t}-{f}" for t, f, _ in RATIO_CASES]
+)
+def test_typed_ratio(built, typed, fmt, flagged):
+    path = built.files[f"ratio/{typed}/{fmt}"]
+    _, raw = read_submission(path, path.name, ReadOptions())
+    assert raw.values["hoa_giai_ty_le"] == typed  # stays text in every format
+    result = check_files([path], Options())
+    sheet, cell = built.cells("20")["hoa_giai_ty_le"]
+    if flagged:
+        assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
+            ("error", "ratio_mismatch", "hoa_giai_ty_le", sheet, cell)
+        ]
+        assert "72,97%" in result.issues[0].message and "72,88%" in result.issues[0].message
+    else:
+        assert result.issues == []
+    assert result.submissions[0].values["hoa_giai_ty_le"] == pytest.approx(739 / 1014)
+
+
+def test_ratio_cached_by_libreoffice_is_accepted(built):
+    path = built.files["ratio/cached"]
+    _, raw = read_submission(path, path.name, ReadOptions())
+    assert isinstance(raw.values["hoa_giai_ty_le"], float)
+    assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1014, abs=1e-12)
+    assert raw.values["kdc_co_to_hoa_giai_ty_le"] == 1
+    result = check_files([path], Options())
+    assert result.issues == []
+    totals = result.totals[plan.REPORT_ID]
+    assert (totals["hoa_giai_thanh"], totals["hoa_giai_so_vu"]) == (739, 1014)
+
+
+def test_text_denominator_makes_libreoffice_cache_a_wrong_ratio(built):
+    """ "1.014" typed as text: the tool reads 1014 (a warning), but LibreOffice (en-US) computed
+    the ratio cell as 739/1,014, so the cell the unit sees is wrong too, and is flagged."""
+    path = built.files["ratio/1.014"]
+    _, raw = read_submission(path, path.name, ReadOptions())
+    assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1.014)
+    result = check_files([path], Options())
+    assert sorted((i.severity, i.code, i.field_id) for i in result.issues) == [
+        ("error", "ratio_mismatch", "hoa_giai_ty_le"),
+        ("warning", "number_as_text", "hoa_giai_so_vu"),
+    ]
+    assert result.totals[plan.REPORT_ID]["hoa_giai_so_vu"] == 1014
+
+
+# ---------------------------------------------------------------------- bad inputs
+def test_bad_inputs_are_flagged_and_the_other_figures_stay_intact(built):
+    codes = FORMAT_UNITS + tuple(b.unit_code for b in BAD)
+    result = consolidate(built.root / "bad", Options(period=PERIOD, roster=_roster(codes)))
+    assert [f.status for f in result.files] == ["accepted"] * len(codes)
+    assert result.completeness.received == len(codes)
+    want = []
+    for bad in BAD:
+        sheet, cell = built.cells(bad.unit_code)[bad.field_id]
+        path = f"{bad.unit_code}.{bad.fmt}"
+        want.append((path, bad.severity, bad.code, bad.unit_code, bad.field_id, sheet, cell))
+    got = [(i.path, i.severity, i.code, i.unit_code, i.field_id, i.sheet, i.cell) for i in result.issues]
+    assert sorted(got) == sorted(want)
+
+    totals = result.totals[plan.REPORT_ID]
+    clean = plan.expected_totals(
+        tuple(_sample(code, _clean(code) if code in FORMAT_UNITS else _light(code)) for code in codes)
+    )
+    poisoned = {b.field_id for b in BAD}
+    others = {k: v for k, v in totals.items() if k not in poisoned}
+    assert _approx_equal(others, {k: v for k, v in clean.items() if k not in poisoned}) == {}
+    for bad in BAD:
+        planned = plan.counted(_light(bad.unit_code)[bad.field_id])
+        assert totals[bad.field_id] == pytest.approx(clean[bad.field_id] - planned + (bad.counted or 0))
+    assert totals["tt_so_cuoc"] == clean["tt_so_cuoc"] - 224 + 1014  # Hữu Lũng's "1.014" counted
+
+
+@pytest.mark.parametrize("bad", BAD, ids=[b.code for b in BAD])
+def test_check_files_on_one_file_gives_its_issues(built, bad):
+    path = built.files[f"bad/{bad.unit_code}"]
+    result = check_files([path], Options())
+    assert [f.status for f in result.files] == ["accepted"]
+    assert [(i.severity, i.code, i.field_id, i.path) for i in result.issues] == [
+        (bad.severity, bad.code, bad.field_id, path.name)
+    ]
+    value = result.submissions[0].values[bad.field_id]
+    assert value == (bad.typed if bad.counted is None else bad.counted)
