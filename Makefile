@@ -19,7 +19,6 @@ demo: setup
 	$(BIN)/mttq-xlsx consolidate samples/inbox -o out/tong-hop.xlsx --roster samples/don-vi.csv \
 		--period $(SAMPLE_PERIOD) --deadline 2024-06-10 --report out/bao-cao.json; \
 		status=$$?; [ $$status -le 1 ] || exit $$status
-	@echo "Bảng tổng hợp: out/tong-hop.xlsx"
 
 test: setup
 	$(BIN)/pytest -q -ra
