@@ -46,9 +46,7 @@ def check_submission(sub: Submission, report: Report, period: Period) -> None:
 
 
 # ---------------------------------------------------------------------- issues
-def _issue(
-    sub: Submission, f: Field, severity: str, code: str, message: str, row: int | None = None
-) -> None:
+def _issue(sub: Submission, f: Field, severity: str, code: str, message: str, row: int | None = None) -> None:
     sheet, cell = sub.cells.get(f.id, ("", ""))
     if row is not None and ":" in cell:
         first = cell_index(cell.split(":")[0])
@@ -101,9 +99,7 @@ def _normalise(
         _issue(sub, f, ERROR, "not_in_list", f"{_show(text)} không có trong danh sách chọn.", row)
     limit = f.max_length or TEXT_LIMIT
     if len(text) > limit:
-        _issue(
-            sub, f, WARNING, "text_too_long", f"dài {len(text)} ký tự, quá giới hạn {limit}.", row
-        )
+        _issue(sub, f, WARNING, "text_too_long", f"dài {len(text)} ký tự, quá giới hạn {limit}.", row)
     return text
 
 
@@ -118,7 +114,7 @@ def _text_of(value: Value) -> str:
 def _number(
     sub: Submission, f: Field, value: Value, row: int | None, shown: dict[str, ParsedNumber | None]
 ) -> Value:
-    if isinstance(value, bool) or isinstance(value, datetime | date):
+    if isinstance(value, bool | datetime | date):
         _issue(sub, f, ERROR, "not_a_number", f"{_show(value)} không phải là số.", row)
         return None
     number: float | int
@@ -196,8 +192,7 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
             f,
             ERROR,
             "date_outside_period",
-            f"ngày {day:%d/%m/%Y} nằm ngoài kỳ báo cáo "
-            f"({period.start:%d/%m/%Y} – {period.end:%d/%m/%Y}).",
+            f"ngày {day:%d/%m/%Y} nằm ngoài kỳ báo cáo ({period.start:%d/%m/%Y} – {period.end:%d/%m/%Y}).",
             row,
         )
     return day
@@ -215,11 +210,7 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
         parts = [_num(sub, p) for p in f.parts]
         present = [p for p in parts if p is not None]
         expected = sum(present) if present else None
-        if (
-            held is not None
-            and expected is not None
-            and not math.isclose(held, expected, abs_tol=1e-9)
-        ):
+        if held is not None and expected is not None and not math.isclose(held, expected, abs_tol=1e-9):
             _issue(
                 sub,
                 f,
@@ -250,17 +241,14 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
                     f,
                     ERROR,
                     "ratio_mismatch",
-                    f"tỷ lệ ghi {written} nhưng {_show(num)}/{_show(den)} = "
-                    f"{format_percent(num / den)}.",
+                    f"tỷ lệ ghi {written} nhưng {_show(num)}/{_show(den)} = {format_percent(num / den)}.",
                 )
         sub.values[f.id] = num / den if num is not None and den else None
     elif f.type == "tally":
         column = sub.values.get(f.of)
         count = sum(1 for v in column if v == f.match) if isinstance(column, list) else 0
         if held is not None and held != count:
-            _issue(
-                sub, f, ERROR, "total_mismatch", f"ghi {_show(held)} nhưng bảng có {count} dòng."
-            )
+            _issue(sub, f, ERROR, "total_mismatch", f"ghi {_show(held)} nhưng bảng có {count} dòng.")
         sub.values[f.id] = count
 
 
@@ -272,14 +260,10 @@ def _operand(sub: Submission, ref: str) -> float | None:
 
 
 def _filled_rows(sub: Submission, table_id: str) -> list[int]:
-    columns = [
-        v for k, v in sub.values.items() if k.startswith(table_id + ".") and isinstance(v, list)
-    ]
+    columns = [v for k, v in sub.values.items() if k.startswith(table_id + ".") and isinstance(v, list)]
     if not columns:
         return []
-    return [
-        i for i in range(len(columns[0])) if any(c[i] is not None for c in columns if i < len(c))
-    ]
+    return [i for i in range(len(columns[0])) if any(c[i] is not None for c in columns if i < len(c))]
 
 
 def _label(ref: str, index: dict[str, Field]) -> str:

@@ -95,9 +95,7 @@ def forms() -> None:
         report = load_report(report_id)
         click.echo(f"{report.id} (phiên bản {report.version}): {report.title}")
         for form in report.forms:
-            click.echo(
-                f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}"
-            )
+            click.echo(f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}")
 
 
 @main.command()
@@ -332,9 +330,7 @@ def check(files: tuple[Path, ...], report_path: Path | None, password: str | Non
             record.status, record.status
         )
         click.echo(f"{record.path}: {state}" + (f" — {record.message}" if record.message else ""))
-        for issue in (
-            i for i in result.issues if i.path == record.path and i.code != record.reason
-        ):
+        for issue in (i for i in result.issues if i.path == record.path and i.code != record.reason):
             mark = "Lỗi" if issue.severity == ERROR else "Cảnh báo"
             click.echo(f"  {mark}: {issue.message}")
     sys.exit(_finish(result, report_path))

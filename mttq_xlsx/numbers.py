@@ -79,9 +79,7 @@ def parse_number(text: str) -> ParsedNumber:
     if not clean:
         raise NumberError("Chưa có số (ô trống hoặc chỉ có dấu cách); hãy ghi một số, ví dụ 0")
     if not any(ch in _DIGITS for ch in clean):
-        raise NumberError(
-            f"“{clean}” không phải là số: không có chữ số nào; hãy ghi một số, ví dụ 0"
-        )
+        raise NumberError(f"“{clean}” không phải là số: không có chữ số nào; hãy ghi một số, ví dụ 0")
 
     pos = 0
     negative = False
@@ -120,10 +118,7 @@ def format_ratio(numerator: float, denominator: float, decimals: int = 2) -> str
     """``"739/1.014 = 72,88%"``; with a zero denominator only ``"739/0"``."""
     num = _to_decimal(numerator)
     den = _to_decimal(denominator)
-    shown = (
-        f"{_format_decimal(num, _written_decimals(num))}/"
-        f"{_format_decimal(den, _written_decimals(den))}"
-    )
+    shown = f"{_format_decimal(num, _written_decimals(num))}/{_format_decimal(den, _written_decimals(den))}"
     if den == 0:
         return shown
     with localcontext() as ctx:
@@ -132,9 +127,7 @@ def format_ratio(numerator: float, denominator: float, decimals: int = 2) -> str
     return f"{shown} = {_format_decimal(percent, decimals)}%"
 
 
-def ratio_matches(
-    shown_fraction: float, decimals: int | None, numerator: float, denominator: float
-) -> bool:
+def ratio_matches(shown_fraction: float, decimals: int | None, numerator: float, denominator: float) -> bool:
     """Whether a ratio shown in a report agrees with numerator/denominator.
 
     With ``decimals`` (digits after the comma in percent notation) the shown value may be off
@@ -164,8 +157,7 @@ def _bad_start(clean: str, after_sign: str) -> NumberError:
     first = after_sign[:1]
     if first.isalpha():
         return NumberError(
-            f"“{clean}” có chữ đứng trước số; chỉ được ghi một số, đơn vị (nếu có) đặt sau số,"
-            " ví dụ 1.014 vụ"
+            f"“{clean}” có chữ đứng trước số; chỉ được ghi một số, đơn vị (nếu có) đặt sau số, ví dụ 1.014 vụ"
         )
     leading_fraction = re.match(r"[.,]([0-9]+)", after_sign)
     if leading_fraction:
@@ -192,9 +184,7 @@ def _split_body(clean: str, body: str, sign: str) -> tuple[str, str]:
 
     int_part, has_comma, frac = body.partition(",")
     if has_comma and not frac.isdigit():
-        raise NumberError(
-            f"“{clean}” không hợp lệ: sau dấu phẩy thập phân chỉ được có chữ số; {_RULE}"
-        )
+        raise NumberError(f"“{clean}” không hợp lệ: sau dấu phẩy thập phân chỉ được có chữ số; {_RULE}")
 
     separators = {ch for ch in int_part if ch in ". "}
     if len(separators) > 1:
@@ -214,9 +204,7 @@ def _split_body(clean: str, body: str, sign: str) -> tuple[str, str]:
             head, tail = groups
             as_decimal = f"{sign}{_group(head)},{tail}"
             as_integer = f"{sign}{_group(head + tail)}"
-            raise NumberError(
-                f"“{clean}” không rõ nghĩa: {_RULE}; hãy ghi {as_decimal} hoặc {as_integer}"
-            )
+            raise NumberError(f"“{clean}” không rõ nghĩa: {_RULE}; hãy ghi {as_decimal} hoặc {as_integer}")
         raise NumberError(
             f"“{clean}” không hợp lệ: {_RULE}; trước dấu chấm đầu tiên phải có 1–3 chữ số"
             " (không bắt đầu bằng 0) và sau mỗi dấu chấm đúng 3 chữ số"

@@ -50,8 +50,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     lock = target.parent / f"~${target.name}"
     if lock.exists():
         raise OutputError(
-            f"Tệp “{target}” đang được mở trong Excel hoặc chương trình khác. "
-            "Hãy đóng tệp rồi chạy lại."
+            f"Tệp “{target}” đang được mở trong Excel hoặc chương trình khác. Hãy đóng tệp rồi chạy lại."
         )
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
@@ -65,8 +64,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             os.replace(tmp, target)
         except PermissionError as exc:
             raise OutputError(
-                f"Không ghi đè được tệp “{target}”: tệp đang mở hoặc bị khóa. "
-                "Hãy đóng tệp rồi chạy lại."
+                f"Không ghi đè được tệp “{target}”: tệp đang mở hoặc bị khóa. Hãy đóng tệp rồi chạy lại."
             ) from exc
     except OSError as exc:
         raise OutputError(f"Không ghi được tệp “{target}”: {reason(exc)}.") from exc

@@ -24,9 +24,7 @@ def _plain(value: Any) -> Any:
 def report_dict(result: Consolidation) -> dict[str, Any]:
     units: dict[str, dict[str, dict[str, Any]]] = {}
     for sub in result.submissions:
-        units.setdefault(sub.unit_code, {})[sub.report_id] = {
-            k: _plain(v) for k, v in sub.values.items()
-        }
+        units.setdefault(sub.unit_code, {})[sub.report_id] = {k: _plain(v) for k, v in sub.values.items()}
     return {
         "schema": SCHEMA,
         "period": result.period.id,
@@ -40,7 +38,5 @@ def report_dict(result: Consolidation) -> dict[str, Any]:
 
 def write_report(result: Consolidation, target: Path) -> Path:
     with atomic_path(target) as tmp:
-        tmp.write_text(
-            json.dumps(report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+        tmp.write_text(json.dumps(report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return target

@@ -50,8 +50,7 @@ _PROVINCE_PREFIX_RE = re.compile(r"^(?:tinh\s+|thanh pho\s+|tp\.?\s*)")
 # Common abbreviations (diacritic-free key, after the prefix is removed) -> province code.
 _PROVINCE_ALIASES: dict[str, int] = {"hcm": 79, "sai gon": 79}
 _SAVE_AS_HINT = (
-    "Hãy mở tệp trong Excel, chọn “Lưu thành” (Save As), chọn kiểu "
-    "“CSV UTF-8 (Comma delimited)” rồi thử lại."
+    "Hãy mở tệp trong Excel, chọn “Lưu thành” (Save As), chọn kiểu “CSV UTF-8 (Comma delimited)” rồi thử lại."
 )
 _HEADER_HINT = (
     "Dòng đầu tiên của tệp phải là dòng tiêu đề có các cột code,name "
@@ -114,8 +113,7 @@ def _communes_by_province() -> dict[int, tuple[Unit, ...]]:
                 code=f"{int(ward.code):05d}",  # official codes are zero-padded
                 name=unicodedata.normalize("NFC", ward.name),
                 parent_code=f"{province_code:02d}",
-                kind=_KIND_BY_DIVISION_TYPE.get(ward.division_type)
-                or _kind_key(ward.division_type.value),
+                kind=_KIND_BY_DIVISION_TYPE.get(ward.division_type) or _kind_key(ward.division_type.value),
             )
             for ward in sorted(wards, key=lambda w: int(w.code))
         )
@@ -260,8 +258,7 @@ def read_roster(path: Path) -> list[Unit]:
             units.append(Unit(code, name, record["parent_code"], _kind_key(record["kind"])))
     except csv.Error as exc:
         raise RosterError(
-            f"Tệp “{path}”, dòng {reader.line_num}: không đọc được định dạng CSV ({exc}). "
-            f"{_SAVE_AS_HINT}"
+            f"Tệp “{path}”, dòng {reader.line_num}: không đọc được định dạng CSV ({exc}). {_SAVE_AS_HINT}"
         ) from exc
     if columns is None:
         raise RosterError(f"Tệp “{path}” trống. {_HEADER_HINT}")
@@ -271,9 +268,7 @@ def read_roster(path: Path) -> list[Unit]:
 def _record(values: list[str], columns: dict[str, int]) -> dict[str, str]:
     """Map every known column to its value in one row ("" if the column or cell is absent)."""
     return {
-        column: values[columns[column]]
-        if column in columns and columns[column] < len(values)
-        else ""
+        column: values[columns[column]] if column in columns and columns[column] < len(values) else ""
         for column in COLUMNS
     }
 
@@ -308,8 +303,7 @@ def write_roster(units: Iterable[Unit], path: Path) -> None:
             )
         if unit.code in seen:
             raise RosterError(
-                f"Không thể ghi “{path}”: mã đơn vị “{unit.code}” bị trùng. "
-                "Mỗi đơn vị phải có một mã riêng."
+                f"Không thể ghi “{path}”: mã đơn vị “{unit.code}” bị trùng. Mỗi đơn vị phải có một mã riêng."
             )
         seen.add(unit.code)
 

@@ -158,9 +158,7 @@ def report_ids() -> list[str]:
 def load_report(report_id: str) -> Report:
     """The report spec with every field expanded; raises SpecError when it is malformed."""
     if report_id not in report_ids():
-        raise SpecError(
-            f"Không có báo cáo “{report_id}”. Các báo cáo hiện có: {', '.join(report_ids())}."
-        )
+        raise SpecError(f"Không có báo cáo “{report_id}”. Các báo cáo hiện có: {', '.join(report_ids())}.")
     data = _read_toml(f"{report_id}.toml")
     cover = _form(_read_toml("_cover.toml"), {}, {})
     lists = {k: tuple(v) for k, v in data.get("lists", {}).items()}
@@ -247,9 +245,7 @@ def _block(
         table_id = raw["id"]
         rows = int(raw["rows"])
         columns = tuple(
-            _field(
-                {**c, "id": f"{table_id}.{c['id']}"}, form_id, section_id, table=table_id, rows=rows
-            )
+            _field({**c, "id": f"{table_id}.{c['id']}"}, form_id, section_id, table=table_id, rows=rows)
             for c in raw["columns"]
         )
         required = tuple(f"{table_id}.{c}" for c in raw.get("required", ()))
@@ -304,12 +300,8 @@ def _form(raw: dict[str, Any], column_sets: dict[str, Any], set_checks: dict[str
             block, block_rules = _block(b, form_id, s["id"], column_sets, set_checks)
             blocks.append(block)
             rules += block_rules
-        sections.append(
-            Section(s["id"], s["title"], s.get("short", s["title"]), form_id, tuple(blocks))
-        )
-    return Form(
-        form_id, raw["sheet"], raw["title"], raw.get("note", ""), tuple(sections), tuple(rules)
-    )
+        sections.append(Section(s["id"], s["title"], s.get("short", s["title"]), form_id, tuple(blocks)))
+    return Form(form_id, raw["sheet"], raw["title"], raw.get("note", ""), tuple(sections), tuple(rules))
 
 
 def _validate(report: Report) -> None:
@@ -330,9 +322,7 @@ def _validate(report: Report) -> None:
     index = report.field_index
     for f in report.fields:
         refs = [*f.parts, f.numerator, f.denominator, f.of]
-        problems += [
-            f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index
-        ]
+        problems += [f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index]
         if f.type == "ratio" and not (f.numerator and f.denominator):
             problems.append(f"trường {f.id}: tỷ lệ cần tử số và mẫu số")
     tables = {b.table_id for s in report.sections for b in s.blocks if b.kind == "table"}
@@ -340,11 +330,7 @@ def _validate(report: Report) -> None:
         if rule.kind not in RULE_KINDS:
             problems.append(f"kiểm tra “{rule.kind}” không hợp lệ")
         for ref in (*rule.left, rule.right):
-            ok = (
-                ref.removeprefix(ROWS_PREFIX) in tables
-                if ref.startswith(ROWS_PREFIX)
-                else ref in index
-            )
+            ok = ref.removeprefix(ROWS_PREFIX) in tables if ref.startswith(ROWS_PREFIX) else ref in index
             if not ok:
                 problems.append(f"kiểm tra {rule.kind}: tham chiếu “{ref}” không tồn tại")
     sheets = [f.sheet for f in report.all_forms]

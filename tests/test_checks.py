@@ -32,8 +32,14 @@ def _submission(report_id: str, **values: Any) -> Submission:
             key = key.replace("__", ".")
         raw[key] = value
     sub = Submission(
-        file=FileRecord(path="x.xlsx", sha256=""), report_id=report_id, spec_version="1",
-        period=PERIOD.id, unit_code="U1", unit_name="Xã A", values=raw, cells=cells,
+        file=FileRecord(path="x.xlsx", sha256=""),
+        report_id=report_id,
+        spec_version="1",
+        period=PERIOD.id,
+        unit_code="U1",
+        unit_name="Xã A",
+        values=raw,
+        cells=cells,
     )
     check_submission(sub, report, PERIOD)
     return sub

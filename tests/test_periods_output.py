@@ -29,7 +29,7 @@ def test_custom_data_range() -> None:
 
 @pytest.mark.parametrize("text", ["2024-7T", "24", "2024/6T", "", "1999"])
 def test_bad_period_text(text: str) -> None:
-    with pytest.raises(UsageError, match="Kỳ báo cáo|Năm"):
+    with pytest.raises(UsageError, match=r"Kỳ báo cáo|Năm"):
         parse_period(text)
 
 

@@ -225,9 +225,7 @@ def test_read_without_bom_optional_columns_blank_lines_strip_and_nfc(tmp_path: P
     decomposed = unicodedata.normalize("NFD", "Xã Đồng Đăng")
     assert decomposed != "Xã Đồng Đăng"
     path = tmp_path / "plain.csv"
-    path.write_text(
-        f"name , Code\n\n  {decomposed} ,  A1 \n,\nPhường Tam Thanh,A2\n\n", encoding="utf-8"
-    )
+    path.write_text(f"name , Code\n\n  {decomposed} ,  A1 \n,\nPhường Tam Thanh,A2\n\n", encoding="utf-8")
     assert read_roster(path) == [
         Unit("A1", "Xã Đồng Đăng", "", ""),
         Unit("A2", "Phường Tam Thanh", "", ""),
@@ -248,9 +246,7 @@ def test_read_normalises_kind(tmp_path: Path) -> None:
 
 def test_duplicate_code_names_both_lines(tmp_path: Path) -> None:
     path = tmp_path / "dup.csv"
-    path.write_text(
-        "code,name,parent_code,kind\n1,Xã A,,xa\n\n2,Xã B,,xa\n1,Xã C,,xa\n", encoding="utf-8"
-    )
+    path.write_text("code,name,parent_code,kind\n1,Xã A,,xa\n\n2,Xã B,,xa\n1,Xã C,,xa\n", encoding="utf-8")
     with pytest.raises(RosterError) as info:
         read_roster(path)
     message = str(info.value)
@@ -293,9 +289,7 @@ def test_empty_code_or_name_names_the_line(tmp_path: Path, body: str, what: str)
 CP1258_NAME = b"Xa\xde \xd0\xf4\xccng \xd0\xe3ng"
 
 
-@pytest.mark.parametrize(
-    "name_bytes", [CP1258_NAME, "Xã Bác".encode("latin-1")], ids=["cp1258", "latin-1"]
-)
+@pytest.mark.parametrize("name_bytes", [CP1258_NAME, "Xã Bác".encode("latin-1")], ids=["cp1258", "latin-1"])
 def test_non_utf8_file(tmp_path: Path, name_bytes: bytes) -> None:
     path = tmp_path / "ansi.csv"
     path.write_bytes(b"code,name\r\n1," + name_bytes + b"\r\n")

@@ -18,8 +18,8 @@ from openpyxl.utils.cell import range_boundaries
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.specs import load_report
 from mttq_xlsx.reader import read_meta
+from mttq_xlsx.specs import load_report
 from mttq_xlsx.template import META_SHEET, TemplateRequest, write_template
 from tools import libreoffice
 
