@@ -90,9 +90,7 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
     reason = _ignored(path, rel, root)
     if reason:
-        record = FileRecord(
-            path=rel, sha256="", status=IGNORED, reason="not_a_report", message=reason
-        )
+        record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=reason)
         if path.is_file() and not path.is_symlink():
             record = file_record(path, rel)[0]
             record.status, record.reason, record.message = IGNORED, "not_a_report", reason
@@ -102,18 +100,12 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
     except Rejected as exc:
         return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
     except OSError as exc:
-        return _reject(
-            FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}."
-        )
+        return _reject(FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}.")
     if sub.report_id not in report_ids():
-        return _reject(
-            record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này."
-        )
+        return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_report(sub.report_id)
     try:
-        own = parse_period(
-            sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end"))
-        )
+        own = parse_period(sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end")))
     except Exception:
         return _reject(record, "wrong_period", f"Kỳ báo cáo “{sub.period}” trong tệp không hợp lệ.")
     period = options.period or own
@@ -126,11 +118,7 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
         )
     _identify_unit(sub, report.cover.fields, options.roster)
     record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
-    if (
-        options.roster
-        and options.strict_roster
-        and sub.unit_code not in {u.code for u in options.roster}
-    ):
+    if options.roster and options.strict_roster and sub.unit_code not in {u.code for u in options.roster}:
         return _reject(
             record,
             "unknown_unit",
@@ -253,17 +241,13 @@ def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
             o.record.status, o.record.reason = SUPERSEDED, "duplicate_superseded"
             o.record.message = f"Đơn vị đã gửi bản mới hơn: {winner.record.path}."
             o.issues = [
-                Issue(
-                    WARNING, o.record.path, "duplicate_superseded", o.record.message, sub.unit_code
-                )
+                Issue(WARNING, o.record.path, "duplicate_superseded", o.record.message, sub.unit_code)
             ]
     if options.deadline:
         limit = _deadline_end(options.deadline)
         for o in newest.values():
             o.record.late = bool(o.record.saved_at and o.record.saved_at >= limit)
-    winners = sorted(
-        newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code)
-    )  # type: ignore[union-attr]
+    winners = sorted(newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code))  # type: ignore[union-attr]
     submissions = [o.submission for o in winners if o.submission]
     issues = [i for o in outcomes for i in o.issues]
     period = options.period or _single_period(submissions)
