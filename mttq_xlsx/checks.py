@@ -142,9 +142,11 @@ def _number(
                 f"số được nhập dưới dạng chữ {_show(value)}, đã đọc là {_show(number)}.",
                 row,
             )
-    else:
+    elif isinstance(value, int | float):
         number = value
         shown.setdefault(f.id, None)
+    else:
+        return None
     if isinstance(number, float) and math.isnan(number):
         return None
     if number < 0:

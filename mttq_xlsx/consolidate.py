@@ -24,6 +24,7 @@ from .model import (
     Issue,
     Submission,
 )
+from .output import reason
 from .periods import Period, parse_period
 from .reader import (
     SPREADSHEET_SUFFIXES,
@@ -88,12 +89,12 @@ def _ignored(path: Path, rel: str, root: Path) -> str | None:
 
 def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
-    reason = _ignored(path, rel, root)
-    if reason:
-        record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=reason)
+    why_ignored = _ignored(path, rel, root)
+    if why_ignored:
+        record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=why_ignored)
         if path.is_file() and not path.is_symlink():
             record = file_record(path, rel)[0]
-            record.status, record.reason, record.message = IGNORED, "not_a_report", reason
+            record.status, record.reason, record.message = IGNORED, "not_a_report", why_ignored
         return _Outcome(record)
     try:
         record, sub = read_submission(path, rel, ReadOptions(options.password))

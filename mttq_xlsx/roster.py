@@ -140,7 +140,7 @@ def _find_province(province: str) -> Province:
         if found is not None:
             return found
         if key in _PROVINCE_ALIASES:
-            return Province.from_code(_PROVINCE_ALIASES[key])
+            return Province.from_code(_PROVINCE_ALIASES[key])  # type: ignore[arg-type]
         close = difflib.get_close_matches(key, list(by_key), n=3) if key else []
         if close:
             names = ", ".join(by_key[k].name for k in close)

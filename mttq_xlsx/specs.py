@@ -239,8 +239,8 @@ def _block(
     kind = raw["kind"]
     title = raw.get("title", "")
     if kind == "fields":
-        fields = tuple(_field(f, form_id, section_id) for f in raw["fields"])
-        return Block(kind, title, fields), []
+        listed = tuple(_field(f, form_id, section_id) for f in raw["fields"])
+        return Block(kind, title, listed), []
     if kind == "table":
         table_id = raw["id"]
         rows = int(raw["rows"])
