@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -277,6 +277,7 @@ class _SummaryWriter:
             }
         )
         self.formats: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.cell_formats: dict[tuple[Any, ...], Any] = {}
         self.fills: dict[str, Any] = {}
         report_ids = sorted(set(result.totals) | {s.report_id for s in result.submissions})
         self.reports: list[Report] = [load_report(rid) for rid in report_ids]
@@ -298,6 +299,7 @@ class _SummaryWriter:
         for name in fixed:
             sheet_name(name, self.taken)
         self.content_names = self._content_names()
+        self.content_rows: dict[tuple[str, str, str], int] = {}  # (report, section, unit) -> row
         if with_unit_sheets:
             for unit in self.units:
                 unit.sheet = sheet_name(unit.name, self.taken, fallback=unit.code or "Đơn vị")
@@ -362,12 +364,16 @@ class _SummaryWriter:
         return self.formats[key]
 
     def cell_fmt(self, num_format: str = "", fill: str = "", **props: Any) -> Any:
-        extra: dict[str, Any] = {"border": 1, "valign": "top", **props}
-        if num_format:
-            extra["num_format"] = num_format
-        if fill:
-            extra["bg_color"] = fill
-        return self.fmt(**extra)
+        key = (num_format, fill, *props.items())
+        found = self.cell_formats.get(key)  # looked up once per value cell: keep it cheap
+        if found is None:
+            extra: dict[str, Any] = {"border": 1, "valign": "top", **props}
+            if num_format:
+                extra["num_format"] = num_format
+            if fill:
+                extra["bg_color"] = fill
+            found = self.cell_formats[key] = self.fmt(**extra)
+        return found
 
     def text_fmt(self, fill: str = "", **props: Any) -> Any:
         return self.cell_fmt(fill=fill, text_wrap=True, **props)
@@ -504,8 +510,8 @@ class _SummaryWriter:
         ]
         if not self.with_unit_sheets:
             lines.append(
-                f"Có {len(self.units)} đơn vị: số liệu từng đơn vị nằm ở trang {UNITS_SHEET} "
-                "(mỗi đơn vị một nhóm dòng) thay vì mỗi đơn vị một trang."
+                f"Có {len(self.units)} đơn vị: thay vì mỗi đơn vị một trang, số liệu từng đơn vị là "
+                f"một dòng ở trang từng nội dung; trang {UNITS_SHEET} liệt kê các đơn vị kèm liên kết."
             )
         header = self.title_rows(ws, lines, columns)
         self.table(ws, header, columns)
@@ -617,6 +623,7 @@ class _SummaryWriter:
         counted: dict[str, int] = defaultdict(int)
         for n, s in enumerate(subs):
             row = first + n
+            self.content_rows[(report.id, section.id, s.unit_code)] = row
             heights = [(self.unit_names.get(s.unit_code) or s.unit_name, NAME_WIDTH)]
             heights += [(str(s.values.get(f.id) or ""), TEXT_WIDTH) for f in texts]
             self.fit_row(ws, row, *heights)
@@ -841,55 +848,52 @@ class _SummaryWriter:
                 row += 1
             row += 1
 
-    def _units_plan(self) -> list[tuple[_UnitBlock, Submission, Field]]:
-        plan = []
-        for unit in self.units:
-            for s in unit.submissions:
-                plan += [(unit, s, f) for _, f, _ in self.unit_rows(s.report_id) if f is not None]
-        return plan
-
     def write_units_rows(self, ws: Any) -> None:
+        """A row per unit and report, with links to its row on every content sheet.
+
+        Thousands of units: their figures are already rows of the content sheets, so this
+        sheet only indexes them instead of repeating every value.
+        """
+        sections = [(r.id, s) for r in self.reports for s in r.sections]
         columns = [
             Column("Mã đơn vị", 12),
-            Column("Tên đơn vị", 26),
+            Column("Tên đơn vị", NAME_WIDTH),
             Column("Báo cáo", 18),
-            Column("Trường", 24),
-            Column("Nội dung", 50),
-            Column("Giá trị", 22),
-            Column("Ô trong tệp", 14),
-            Column("Ghi chú", 36),
+            Column("Tệp", 40),
+            Column("Lỗi", 8),
+            Column("Cảnh báo", 10),
+            *(Column(section.short, 12) for _, section in sections),
         ]
-        plan = self._units_plan()
+        rows = [(unit, s) for unit in self.units for s in unit.submissions]
         header = self.title_rows(
             ws,
             [
                 "SỐ LIỆU TỪNG ĐƠN VỊ",
-                f"Kỳ báo cáo: {self.r.period.label} — mỗi đơn vị một nhóm dòng, theo mã đơn vị",
+                f"Kỳ báo cáo: {self.r.period.label} — mỗi đơn vị một dòng; bấm “Xem” để tới "
+                "dòng của đơn vị ở trang từng nội dung",
             ],
             columns,
         )
-        self.table(ws, header, columns, last_row=header + len(plan), freeze_col=2)
-        row = header + 1
-        current = None
-        # Thousands of units: the formats are looked up once, not per cell.
+        self.table(ws, header, columns, last_row=header + len(rows), freeze_col=2)
         plain, wrapped = self.cell_fmt(), self.text_fmt()
-        for unit, s, f in plan:
-            if unit is not current:
-                unit.first_row, current = row, unit
-            value = self.unit_value(s, f)
-            issues = self._issues(s, f.id)
-            note = "\n".join(i.message for i in issues)
-            shown = value if isinstance(value, str) else ""
-            self.fit_row(ws, row, (unit.name, 26), (f.label, 50), (shown, 22), (note, 36))
+        link = self.text_fmt(font_color=LINK_COLOR, underline=1)
+        counts = Counter((i.path, i.severity) for i in self.r.issues)
+        for row, (unit, s) in enumerate(rows, header + 1):
+            if not unit.first_row:
+                unit.first_row = row
             self.text(ws, row, 0, unit.code, plain)
             self.text(ws, row, 1, unit.name, wrapped)
             self.text(ws, row, 2, self.report_names[s.report_id], wrapped)
-            self.text(ws, row, 3, f.id, plain)
-            self.text(ws, row, 4, f.label, wrapped)
-            self.value_cell(ws, row, 5, value, self.num_format(s.report_id, f), issues)
-            self.text(ws, row, 6, _cell_ref(s.cells, f.id), plain)
-            self.text(ws, row, 7, note, self.text_fmt(self.severity_fill(issues)) if note else wrapped)
-            row += 1
+            self.text(ws, row, 3, s.file.path, wrapped)
+            ws.write_number(row, 4, counts[(s.file.path, ERROR)], plain)
+            ws.write_number(row, 5, counts[(s.file.path, WARNING)], plain)
+            for col, (report_id, section) in enumerate(sections, 6):
+                target = self.content_rows.get((report_id, section.id, s.unit_code))
+                if report_id == s.report_id and target is not None:
+                    sheet = self.content_names[(report_id, section.id)]
+                    ws.write_url(row, col, _internal_link(sheet, f"A{target + 1}"), link, "Xem")
+                else:
+                    ws.write_blank(row, col, None, plain)
 
     # ------------------------------------------------------------------ Tiến độ
     def write_progress(self, ws: Any) -> None:

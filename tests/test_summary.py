@@ -702,19 +702,18 @@ def test_rows_mode_above_the_limit(rows_mode: Path) -> None:
     assert wb.sheetnames == ["Tổng hợp", "Tiến độ", "Kiểm tra", *CONTENT_SHEETS, "Đơn vị", "Nguồn"]
     notes = [wb["Tổng hợp"].cell(r, 1).value for r in range(1, 6)]
     assert (
-        "Có 3 đơn vị: số liệu từng đơn vị nằm ở trang Đơn vị (mỗi đơn vị một nhóm dòng) "
-        "thay vì mỗi đơn vị một trang."
+        "Có 3 đơn vị: thay vì mỗi đơn vị một trang, số liệu từng đơn vị là một dòng ở trang từng "
+        "nội dung; trang Đơn vị liệt kê các đơn vị kèm liên kết."
     ) in notes
     units = wb["Đơn vị"]
     header = find_row(units, 1, "Mã đơn vị")
-    assert [c.value for c in units[header]][:7] == [
+    assert [c.value for c in units[header]][:6] == [
         "Mã đơn vị",
         "Tên đơn vị",
         "Báo cáo",
-        "Trường",
-        "Nội dung",
-        "Giá trị",
-        "Ô trong tệp",
+        "Tệp",
+        "Lỗi",
+        "Cảnh báo",
     ]
     progress = wb["Tiến độ"]
     p_header = find_row(progress, 1, "STT")
@@ -727,24 +726,19 @@ def test_rows_mode_above_the_limit(rows_mode: Path) -> None:
     for code, location in targets.items():
         sheet, cell = location.split("!")
         assert sheet == "'Đơn vị'"
-        row = int(cell.removeprefix("A"))
-        assert units.cell(row, 1).value == code
-        assert units.cell(row - 1, 1).value != code  # the unit's first row
-    row = next(
-        r
-        for r in range(header + 1, units.max_row + 1)
-        if units.cell(r, 1).value == "00002" and units.cell(r, 4).value == "khieu_nai_giai_quyet"
-    )
-    assert units.cell(row, 6).value == 7
-    assert units.cell(row, 7).value.startswith("Số liệu!D")
-    assert "lớn hơn" in units.cell(row, 8).value
-    injected = next(
-        r
-        for r in range(header + 1, units.max_row + 1)
-        if units.cell(r, 4).value == "gs_ket_qua" and units.cell(r, 1).value == "00003"
-    )
-    assert units.cell(injected, 6).data_type == "s"
-    assert units.cell(injected, 6).value == INJECTED_TEXT
+        assert units.cell(int(cell.removeprefix("A")), 1).value == code
+    # every unit's "Xem" link lands on its own row of the content sheet
+    column = [c.value for c in units[header]].index("II.5 Dân chủ, giám sát") + 1
+    for r in range(header + 1, units.max_row + 1):
+        code = units.cell(r, 1).value
+        link = units.cell(r, column).hyperlink
+        if code is None or link is None:
+            continue
+        sheet, cell = link.location.split("!")
+        target = wb[sheet.strip("'")]
+        assert target.cell(int(cell.removeprefix("A")), 2).value == code
+    row = next(r for r in range(header + 1, units.max_row + 1) if units.cell(r, 1).value == "00002")
+    assert units.cell(row, 5).value >= 1  # its error is counted
 
 
 def test_rows_mode_keeps_the_content_sheets(rows_mode: Path) -> None:
