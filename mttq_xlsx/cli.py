@@ -291,8 +291,8 @@ def consolidate(
         password=password,
         workers=workers,
     )
-    total = len(find_files(inbox))
     if sys.stderr.isatty():
+        total = len(find_files(inbox))
         with click.progressbar(length=total, label="Đang đọc", file=sys.stderr) as bar:
             result = run_consolidation(inbox, options, bar.update)
     else:
@@ -334,3 +334,7 @@ def check(files: tuple[Path, ...], report_path: Path | None, password: str | Non
             mark = "Lỗi" if issue.severity == ERROR else "Cảnh báo"
             click.echo(f"  {mark}: {issue.message}")
     sys.exit(_finish(result, report_path))
+
+
+if __name__ == "__main__":
+    main()

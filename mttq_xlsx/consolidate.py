@@ -38,6 +38,7 @@ from .roster import Unit, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
 
 PARALLEL_THRESHOLD = 64  # below this many files, one process is faster than starting workers
+CHUNK_LIMIT = 64  # files per task sent to a worker: small enough that the workers finish together
 Progress = Callable[[int], None]
 
 
@@ -68,10 +69,11 @@ def find_files(inbox: Path) -> list[tuple[Path, str]]:
     found: list[tuple[Path, str]] = []
     for folder, dirs, files in os.walk(inbox, followlinks=False):
         dirs.sort()
+        base = Path(folder)
+        prefix = base.relative_to(inbox).as_posix()  # once per folder, not once per file
+        prefix = "" if prefix == "." else prefix + "/"
         for name in files:
-            path = Path(folder) / name
-            rel = unicodedata.normalize("NFC", path.relative_to(inbox).as_posix())
-            found.append((path, rel))
+            found.append((base / name, unicodedata.normalize("NFC", prefix + name)))
     found.sort(key=lambda item: item[1])
     return found
 
@@ -87,8 +89,30 @@ def _ignored(path: Path, rel: str, root: Path) -> str | None:
     return None
 
 
-def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
+class _Lookups:
+    """What every file of a run is checked against, worked out once per run (and per worker process)
+    instead of once per file: the known reports, and the roster by code and by name."""
+
+    def __init__(self, roster: tuple[Unit, ...]) -> None:
+        self.roster = roster
+        self.reports = frozenset(report_ids())
+        self.by_code = {u.code: u for u in roster}
+        self._by_name: dict[str, list[Unit]] | None = None
+
+    def named(self, key: str) -> list[Unit]:
+        """The roster's units whose name has this key, in roster order."""
+        if self._by_name is None:
+            self._by_name = {}
+            for u in self.roster:
+                self._by_name.setdefault(_name_key(u.name), []).append(u)
+        return self._by_name.get(key, [])
+
+
+def _read_one(
+    path: Path, rel: str, root: Path, options: Options, lookups: _Lookups | None = None
+) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
+    lookups = lookups or _Lookups(options.roster)
     why_ignored = _ignored(path, rel, root)
     if why_ignored:
         record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=why_ignored)
@@ -102,7 +126,7 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
         return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
     except OSError as exc:
         return _reject(FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}.")
-    if sub.report_id not in report_ids():
+    if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_report(sub.report_id)
     try:
@@ -117,9 +141,9 @@ def _read_one(path: Path, rel: str, root: Path, options: Options) -> _Outcome:
             f"Tệp là báo cáo kỳ {own.label} ({sub.period}), không phải kỳ {period.label} "
             f"({period.id}) đang tổng hợp.",
         )
-    _identify_unit(sub, report.cover.fields, options.roster)
+    _identify_unit(sub, report.cover.fields, lookups)
     record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
-    if options.roster and options.strict_roster and sub.unit_code not in {u.code for u in options.roster}:
+    if options.roster and options.strict_roster and sub.unit_code not in lookups.by_code:
         return _reject(
             record,
             "unknown_unit",
@@ -160,7 +184,7 @@ def _name_key(name: str) -> str:
     return " ".join(strip_diacritics(unicodedata.normalize("NFC", name)).lower().split())
 
 
-def _identify_unit(sub: Submission, cover_fields: Iterable, roster: tuple[Unit, ...]) -> None:
+def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -> None:
     """A pre-filled workbook names its unit in `_mttq`; a generic one on its cover sheet."""
     by_prefill = {f.prefill: f.id for f in cover_fields if f.prefill}
     typed_name = sub.values.get(by_prefill.get("unit_name", ""))
@@ -169,17 +193,32 @@ def _identify_unit(sub: Submission, cover_fields: Iterable, roster: tuple[Unit, 
         sub.unit_code = str(typed_code).removesuffix(".0")
     if not sub.unit_name and isinstance(typed_name, str):
         sub.unit_name = typed_name
-    by_code = {u.code: u for u in roster}
+    by_code = lookups.by_code
     if sub.unit_code in by_code:
         sub.unit_name = sub.unit_name or by_code[sub.unit_code].name
         return
     if sub.unit_name:
         key = _name_key(sub.unit_name)
-        matches = [u for u in roster if _name_key(u.name) == key]
+        matches = lookups.named(key)
         if len(matches) == 1:
             sub.unit_code, sub.unit_name = matches[0].code, matches[0].name
-        elif not roster and not sub.unit_code:
+        elif not lookups.roster and not sub.unit_code:
             sub.unit_code = "-".join(key.split())  # no roster: the name is the identity
+
+
+_worker_lookups: tuple[Options, _Lookups] | None = None
+
+
+def _start_worker(options: Options) -> None:
+    """Runs once in each worker process: the run's options and lookups, instead of with every task."""
+    global _worker_lookups
+    _worker_lookups = (options, _Lookups(options.roster))
+
+
+def _read_in_worker(path: Path, rel: str, root: Path) -> _Outcome:
+    assert _worker_lookups is not None
+    options, lookups = _worker_lookups
+    return _read_one(path, rel, root, options, lookups)
 
 
 def _read_all(
@@ -188,20 +227,15 @@ def _read_all(
     workers = options.workers or os.cpu_count() or 1
     if workers <= 1 or len(files) < PARALLEL_THRESHOLD:
         outcomes = []
+        lookups = _Lookups(options.roster)
         for path, rel in files:
-            outcomes.append(_read_one(path, rel, root, options))
+            outcomes.append(_read_one(path, rel, root, options, lookups))
             if progress:
                 progress(1)
         return outcomes
-    chunk = max(1, len(files) // (workers * 8))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(
-            _read_one,
-            *zip(*files, strict=True),
-            [root] * len(files),
-            [options] * len(files),
-            chunksize=chunk,
-        )
+    chunk = max(1, min(CHUNK_LIMIT, len(files) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(options,)) as pool:
+        results = pool.map(_read_in_worker, *zip(*files, strict=True), [root] * len(files), chunksize=chunk)
         outcomes = []
         for outcome in results:  # map keeps the input order: the result does not depend on timing
             outcomes.append(outcome)
@@ -223,7 +257,8 @@ def consolidate(inbox: Path, options: Options, progress: Progress | None = None)
 
 def check_files(paths: list[Path], options: Options) -> Consolidation:
     """Read and check single workbooks, as a unit does before sending."""
-    return _combine([_read_one(p, p.name, p.parent.resolve(), options) for p in paths], options)
+    lookups = _Lookups(options.roster)
+    return _combine([_read_one(p, p.name, p.parent.resolve(), options, lookups) for p in paths], options)
 
 
 def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:

@@ -65,15 +65,14 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     """Read `path`; raises Rejected (with the FileRecord filled as far as known) on failure."""
     record, data = file_record(path, rel)
     data = _decrypt_if_needed(data, options.password)
-    saved_at = _saved_at(data) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    archive = _Archive(data)  # the zip directory, read once for the timestamp and the size check
+    saved_at = _saved_at(data, archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     record.saved_at = saved_at
-    workbook = _open(data)
-    meta, field_map = read_meta(workbook)
+    workbook = _open(data, archive)
+    meta, fmap = _read_meta(workbook)
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
-    sheets = {
-        name: _load_sheet(workbook, name) for name in dict.fromkeys(r.sheet for r in field_map)
-    }
+    sheets = {name: _load_sheet(workbook, name) for name in fmap.sheets}
     submission = Submission(
         file=record,
         report_id=record.report_id,
@@ -83,23 +82,29 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
         unit_name=meta.get("unit_name", ""),
         meta=meta,
     )
-    for row in field_map:
-        grid = sheets[row.sheet]
-        if ":" in row.cell:
-            first, last = (cell_index(c) for c in row.cell.split(":"))
-            cells = [(r, first[1]) for r in range(first[0], last[0] + 1)]
-            submission.values[row.field_id] = [_value(grid, r, c) for r, c in cells]
+    values = submission.values
+    for field_id, sheet, cell, where in fmap.reads:
+        grid = sheets[sheet]
+        if where is None:  # a range that is not first:last fails here, as it always has
+            _first, _last = (cell_index(c) for c in cell.split(":"))  # raises ValueError
+        elif type(where) is list:
+            values[field_id] = [_value(grid, r, c) for r, c in where]
         else:
-            submission.values[row.field_id] = _value(grid, *cell_index(row.cell))
-        submission.cells[row.field_id] = (row.sheet, row.cell)
+            values[field_id] = _value(grid, *where)
+    submission.cells.update(fmap.cells)
     return record, submission
 
 
 def _value(grid: list[list[Any]], row: int, col: int) -> Any:
-    if row >= len(grid) or col >= len(grid[row]):
+    if row >= len(grid):
         return None
-    value = grid[row][col]
+    line = grid[row]
+    if col >= len(line):
+        return None
+    value = line[col]
     if isinstance(value, str):
+        if not value:
+            return None  # an empty cell: the most common value by far
         value = unicodedata.normalize("NFC", value).strip()
         return value or None
     if isinstance(value, datetime) and value.time() == datetime.min.time():
@@ -108,10 +113,7 @@ def _value(grid: list[list[Any]], row: int, col: int) -> Any:
 
 
 def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
-    if (
-        not data.startswith(OLE_MAGIC)
-        or b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n" not in data
-    ):
+    if not data.startswith(OLE_MAGIC) or b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n" not in data:
         return data
     if password is None:
         raise Rejected(
@@ -127,25 +129,36 @@ def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
         out = io.BytesIO()
         office.decrypt(out)
     except Exception as exc:  # msoffcrypto raises several unrelated types for a wrong key
-        raise Rejected(
-            "password_protected", f"Không mở được tệp bằng mật khẩu đã cho ({exc})."
-        ) from exc
+        raise Rejected("password_protected", f"Không mở được tệp bằng mật khẩu đã cho ({exc}).") from exc
     return out.getvalue()
 
 
-def _check_zip(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-    except zipfile.BadZipFile as exc:
-        raise Rejected(
-            "corrupt_file", "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)."
-        ) from exc
+class _Archive:
+    """A zip container's directory, read once; `error` is what opening it raised, if anything."""
+
+    def __init__(self, data: bytes) -> None:
+        self.zip: zipfile.ZipFile | None = None
+        self.error: Exception | None = None
+        if data.startswith(ZIP_MAGIC):
+            try:
+                self.zip = zipfile.ZipFile(io.BytesIO(data))
+            except Exception as exc:  # raised again where the size check reads the directory
+                self.error = exc
+
+
+def _check_zip(data: bytes, archive: _Archive | None = None) -> None:
+    archive = archive or _Archive(data)
+    if archive.error is not None:
+        if isinstance(archive.error, zipfile.BadZipFile):
+            raise Rejected(
+                "corrupt_file", "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)."
+            ) from archive.error
+        raise archive.error
+    assert archive.zip is not None
+    infos = archive.zip.infolist()
     total = sum(i.file_size for i in infos)
     if total > MAX_UNCOMPRESSED or any(
-        i.compress_size
-        and i.file_size / i.compress_size > MAX_COMPRESSION_RATIO
-        and i.file_size > 1 << 20
+        i.compress_size and i.file_size / i.compress_size > MAX_COMPRESSION_RATIO and i.file_size > 1 << 20
         for i in infos
     ):
         raise Rejected(
@@ -155,9 +168,9 @@ def _check_zip(data: bytes) -> None:
         )
 
 
-def _open(data: bytes) -> CalamineWorkbook:
+def _open(data: bytes, archive: _Archive | None = None) -> CalamineWorkbook:
     if data.startswith(ZIP_MAGIC):
-        _check_zip(data)
+        _check_zip(data, archive)
     elif not data.startswith(OLE_MAGIC):
         raise Rejected(
             "corrupt_file" if data else "empty_file",
@@ -167,9 +180,7 @@ def _open(data: bytes) -> CalamineWorkbook:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         if "password" in str(exc).lower():
-            raise Rejected(
-                "password_protected", "Tệp có mật khẩu; hãy chạy lại với --password."
-            ) from exc
+            raise Rejected("password_protected", "Tệp có mật khẩu; hãy chạy lại với --password.") from exc
         raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
 
 
@@ -177,8 +188,7 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
     if name not in workbook.sheet_names:
         raise Rejected(
             "sheet_missing",
-            f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). "
-            "Hãy dùng lại mẫu biểu gốc.",
+            f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). Hãy dùng lại mẫu biểu gốc.",
         )
     try:
         return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
@@ -186,7 +196,31 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         raise Rejected("corrupt_file", f"Trang tính “{name}” bị hỏng ({exc}).") from exc
 
 
+@dataclass(frozen=True)
+class _FieldMap:
+    """A parsed field map, with what reading a file by it needs worked out once."""
+
+    rows: tuple[MapRow, ...]
+    sheets: tuple[str, ...]  # the sheets the map names, in order of first use
+    # (field id, sheet, cell, where): where is (row, col), a list of them for a range, or None
+    # for a range that is not first:last
+    reads: tuple[tuple[str, str, str, Any], ...]
+    cells: dict[str, tuple[str, str]]  # field id -> (sheet, cell), in map order
+    error: str = ""  # why a cell of the map is not a cell address
+
+
+# Field maps already parsed, by the raw rows below their header. Every file made from one
+# template version carries the same map, so it is parsed and checked once, not once per file.
+_MAPS: dict[tuple[tuple[Any, ...], ...], _FieldMap] = {}
+_MAPS_KEPT = 16
+
+
 def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]:
+    meta, fmap = _read_meta(workbook)
+    return meta, list(fmap.rows)
+
+
+def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], _FieldMap]:
     if META_SHEET not in workbook.sheet_names:
         raise Rejected(
             "not_a_template",
@@ -195,31 +229,61 @@ def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]
         )
     rows = _load_sheet(workbook, META_SHEET)
     meta: dict[str, str] = {}
-    field_map: list[MapRow] = []
-    in_map = False
-    for row in rows:
+    start = len(rows)
+    for i, row in enumerate(rows):
         cells = [str(c).strip() if c is not None else "" for c in row]
         if not any(cells):
             continue
         if cells[0] == "field_id":
-            in_map = True
+            start = i + 1
+            break
+        meta[cells[0]] = cells[1] if len(cells) > 1 else ""
+    key = tuple(map(tuple, rows[start:]))
+    fmap = _MAPS.get(key)
+    if fmap is None:
+        fmap = _parse_map(rows[start:])
+        # Keep only maps made of text: a text never equals a number, so a hit is the same map.
+        if all(type(c) is str for row in key for c in row):
+            if len(_MAPS) >= _MAPS_KEPT:
+                _MAPS.clear()
+            _MAPS[key] = fmap
+    if meta.get("schema") != SCHEMA or not fmap.rows:
+        raise Rejected("not_a_template", "Trang thông tin ẩn “_mttq” của tệp bị hỏng hoặc không đúng mẫu.")
+    if fmap.error:
+        raise Rejected("not_a_template", f"Bảng vị trí ô trong “_mttq” có ô sai: {fmap.error}.")
+    return meta, fmap
+
+
+def _parse_map(rows: list[list[Any]]) -> _FieldMap:
+    """The rows below the `field_id | form_id | …` header of `_mttq`."""
+    field_map: list[MapRow] = []
+    for row in rows:
+        cells = [str(c).strip() if c is not None else "" for c in row]
+        if not any(cells) or cells[0] == "field_id":
             continue
-        if in_map:
-            cells += [""] * (7 - len(cells))
-            field_map.append(MapRow(_restore_escapes(cells[0]), *cells[1:7]))
-        else:
-            meta[cells[0]] = cells[1] if len(cells) > 1 else ""
-    if meta.get("schema") != SCHEMA or not field_map:
-        raise Rejected(
-            "not_a_template", "Trang thông tin ẩn “_mttq” của tệp bị hỏng hoặc không đúng mẫu."
-        )
+        cells += [""] * (7 - len(cells))
+        field_map.append(MapRow(_restore_escapes(cells[0]), *cells[1:7]))
+    reads: list[tuple[str, str, str, Any]] = []
+    error = ""
     try:
         for r in field_map:
-            for part in r.cell.split(":"):
-                cell_index(part)
+            parts = [cell_index(part) for part in r.cell.split(":")]
+            where: Any = parts[0]
+            if ":" in r.cell:
+                first, last = parts[0], parts[-1]
+                where = [(n, first[1]) for n in range(first[0], last[0] + 1)]
+                if len(parts) != 2:
+                    where = None
+            reads.append((r.field_id, r.sheet, r.cell, where))
     except ValueError as exc:
-        raise Rejected("not_a_template", f"Bảng vị trí ô trong “_mttq” có ô sai: {exc}.") from exc
-    return meta, field_map
+        error = str(exc)
+    return _FieldMap(
+        rows=tuple(field_map),
+        sheets=tuple(dict.fromkeys(r.sheet for r in field_map)),
+        reads=tuple(reads),
+        cells={r.field_id: (r.sheet, r.cell) for r in field_map},
+        error=error,
+    )
 
 
 def _restore_escapes(field_id: str) -> str:
@@ -230,18 +294,20 @@ def _restore_escapes(field_id: str) -> str:
     return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", field_id)
 
 
-def _saved_at(data: bytes) -> datetime | None:
+def _saved_at(data: bytes, archive: _Archive | None = None) -> datetime | None:
     """The workbook's own last-saved time (xlsx docProps, ods meta.xml, xls summary info)."""
     try:
         if data.startswith(ZIP_MAGIC):
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                names = set(zf.namelist())
-                for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
-                    if part in names and zf.getinfo(part).file_size < 1 << 20:
-                        root = ElementTree.fromstring(zf.read(part))
-                        for el in root.iter():
-                            if el.tag.endswith("}" + tag) and el.text:
-                                return _parse_timestamp(el.text)
+            zf = (archive or _Archive(data)).zip
+            if zf is None:
+                return None
+            names = set(zf.namelist())
+            for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
+                if part in names and zf.getinfo(part).file_size < 1 << 20:
+                    root = ElementTree.fromstring(zf.read(part))
+                    for el in root.iter():
+                        if el.tag.endswith("}" + tag) and el.text:
+                            return _parse_timestamp(el.text)
         elif data.startswith(OLE_MAGIC):
             import olefile
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -95,7 +95,7 @@ class Section:
     form_id: str
     blocks: tuple[Block, ...]
 
-    @property
+    @cached_property
     def fields(self) -> tuple[Field, ...]:
         return tuple(f for b in self.blocks for f in b.fields)
 
@@ -109,7 +109,7 @@ class Form:
     sections: tuple[Section, ...]
     rules: tuple[Rule, ...]
 
-    @property
+    @cached_property
     def fields(self) -> tuple[Field, ...]:
         return tuple(f for s in self.sections for f in s.fields)
 
@@ -124,24 +124,24 @@ class Report:
     forms: tuple[Form, ...]
     lists: dict[str, tuple[str, ...]] = field(hash=False)
 
-    @property
+    @cached_property
     def all_forms(self) -> tuple[Form, ...]:
         return (self.cover, *self.forms)
 
-    @property
+    @cached_property
     def fields(self) -> tuple[Field, ...]:
         return tuple(f for form in self.all_forms for f in form.fields)
 
-    @property
+    @cached_property
     def sections(self) -> tuple[Section, ...]:
         """The contents of the report (the cover is not one)."""
         return tuple(s for form in self.forms for s in form.sections)
 
-    @property
+    @cached_property
     def field_index(self) -> dict[str, Field]:
         return {f.id: f for f in self.fields}
 
-    @property
+    @cached_property
     def rules(self) -> tuple[Rule, ...]:
         return tuple(r for form in self.forms for r in form.rules)
 

@@ -1,0 +1,98 @@
+"""The benchmark's corpus builder (tools/bench.py), on a handful of communes, so it does not rot.
+
+No timing here: only that the generated workbooks read back through `consolidate` as the figures
+that were put in.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx.model import ACCEPTED, ERROR
+from mttq_xlsx.periods import parse_period
+from mttq_xlsx.roster import all_communes, read_roster
+from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+from tools import bench
+
+UNITS = 5
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> bench.Corpus:
+    units = all_communes()[:UNITS]
+    return bench.build_corpus(tmp_path_factory.mktemp("bench") / "corpus", units, jobs=1)
+
+
+def test_one_workbook_and_one_roster_line_per_unit(corpus: bench.Corpus) -> None:
+    assert len(corpus.files) == UNITS
+    assert all(p.is_file() and p.parent == corpus.folder for p in corpus.files)
+    assert [u.code for u in read_roster(corpus.roster)] == [u.code for u in corpus.units]
+    stamp = json.loads((corpus.folder.parent / bench.STAMP).read_text(encoding="utf-8"))
+    assert stamp == bench.corpus_stamp(corpus.units)
+
+
+def test_figures_are_deterministic_and_parts_stay_within_wholes() -> None:
+    report = load_report(bench.REPORT_ID)
+    unit = all_communes()[0]
+    values = bench.unit_values(report, unit)
+    assert values == bench.unit_values(report, unit)
+    ratios = [f for f in report.fields if f.type == "ratio"]
+    for f in ratios:
+        part, whole = values.get(f.numerator), values.get(f.denominator)
+        if part is not None and whole is not None:
+            assert 0 <= part <= whole, f.id
+    inputs = [f for f in report.fields if f.is_input and f.is_numeric]
+    assert all(isinstance(values.get(f.id, 0), int | float) for f in inputs)
+
+
+def test_reads_back_through_consolidate_with_the_totals_put_in(corpus: bench.Corpus) -> None:
+    report = load_report(bench.REPORT_ID)
+    options = Options(period=parse_period(bench.PERIOD), roster=corpus.units, workers=1)
+    result = consolidate(corpus.folder, options)
+
+    assert [f.status for f in result.files] == [ACCEPTED] * UNITS
+    assert [i for i in result.issues if i.severity == ERROR] == []
+    assert result.completeness.missing == []
+
+    generated = [bench.unit_values(report, u) for u in corpus.units]
+    totals = result.totals[bench.REPORT_ID]
+    for f in report.fields:
+        if f.type not in SUMMABLE_TYPES or f.table:
+            continue
+        if f.type == "total":  # a formula the template leaves to the spreadsheet: its parts
+            per_unit = [[v[p] for p in f.parts if p in v] for v in generated]
+            expected = [sum(parts) for parts in per_unit if parts]
+        else:
+            expected = [v[f.id] for v in generated if f.id in v]
+        want = sum(expected) if expected else None
+        assert totals[f.id] == (pytest.approx(want) if want is not None else None), f.id
+    for f in report.fields:
+        if f.type == "ratio" and totals[f.denominator]:
+            assert math.isclose(totals[f.id], totals[f.numerator] / totals[f.denominator])
+
+
+def test_text_and_blank_fields_come_back_as_written(corpus: bench.Corpus) -> None:
+    report = load_report(bench.REPORT_ID)
+    options = Options(period=parse_period(bench.PERIOD), roster=corpus.units, workers=1)
+    result = consolidate(corpus.folder, options)
+    by_unit = {s.unit_code: s for s in result.submissions}
+    inputs = [f for f in report.fields if f.is_input and not f.prefill and f.type != "date"]
+    for unit in corpus.units:
+        values = bench.unit_values(report, unit)
+        read = by_unit[unit.code].values
+        for f in inputs:
+            assert read.get(f.id) == values.get(f.id), (unit.code, f.id)
+
+
+def test_subset_inbox_uses_links_and_a_roster_of_its_own(corpus: bench.Corpus, tmp_path: Path) -> None:
+    inbox, roster = bench.subset_inbox(corpus, 3, tmp_path)
+    names = sorted(p.name for p in inbox.iterdir())
+    assert names == sorted(p.name for p in corpus.files[:3])
+    assert all(not (inbox / n).is_symlink() for n in names)  # consolidate skips links leaving the inbox
+    assert [u.code for u in read_roster(roster)] == [u.code for u in corpus.units[:3]]
+    assert bench.subset_inbox(corpus, 3, tmp_path) == (inbox, roster)  # reused as it is
