@@ -60,9 +60,9 @@ class _Outcome:
 
 
 def find_files(inbox: Path) -> list[tuple[Path, str]]:
-    """Every regular file under `inbox` (subfolders too), sorted, as (path, path relative to inbox).
-
-    Symbolic links are followed only when they stay inside the inbox.
+    """Every entry under `inbox` (subfolders too) but the folders walked, sorted, as (path, path
+    relative to inbox). Names are kept as the file system has them (two names that differ only
+    in Unicode normalisation are two files). Linked folders are listed, not walked.
     """
     if not inbox.is_dir():
         raise UsageError(f"Không thấy thư mục “{inbox}”. Hãy kiểm tra lại đường dẫn.")
@@ -72,8 +72,9 @@ def find_files(inbox: Path) -> list[tuple[Path, str]]:
         base = Path(folder)
         prefix = base.relative_to(inbox).as_posix()  # once per folder, not once per file
         prefix = "" if prefix == "." else prefix + "/"
-        for name in files:
-            found.append((base / name, unicodedata.normalize("NFC", prefix + name)))
+        linked = [d for d in dirs if (base / d).is_symlink()]
+        for name in [*files, *linked]:
+            found.append((base / name, prefix + name))
     found.sort(key=lambda item: item[1])
     return found
 
@@ -82,8 +83,17 @@ def _ignored(path: Path, rel: str, root: Path) -> str | None:
     name = path.name
     if name.startswith(("~$", ".~lock")):
         return "Tệp khóa tạm của Excel/LibreOffice, không phải báo cáo."
-    if path.is_symlink() and not path.resolve().is_relative_to(root):
-        return "Liên kết trỏ ra ngoài thư mục hộp thư; không đọc."
+    if path.is_symlink():
+        try:
+            target = path.resolve(strict=True)
+        except (OSError, RuntimeError):  # a dangling link, or links that point at each other
+            return "Liên kết hỏng hoặc lặp vòng; không đọc."
+        if not target.is_relative_to(root):
+            return "Liên kết trỏ ra ngoài thư mục hộp thư; không đọc."
+    if path.is_dir():
+        return "Thư mục liên kết; không đọc để tránh đọc trùng hoặc ra ngoài hộp thư."
+    if not path.is_file():
+        return "Không phải tệp thông thường (ống dẫn, thiết bị…); không đọc."
     if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
         return "Không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods)."
     return None

@@ -35,6 +35,7 @@ class Position:
     last_row: int
     label_row: int
     label_col: int
+    label: str  # the text in the label cell, which the reader checks to find moved rows
 
     @property
     def ref(self) -> str:
@@ -65,12 +66,12 @@ def _field_rows(block: Block, start: int, rows: dict[int, Row], pos: dict[str, P
         if f.type == "ratio" and f.numerator in numerator_rows:
             row_index = numerator_rows[f.numerator]
             rows[row_index].cells[RATIO_COL] = f
-            pos[f.id] = Position(row_index, RATIO_COL, row_index, row_index, 1)
+            pos[f.id] = Position(row_index, RATIO_COL, row_index, row_index, 1, rows[row_index].label)
             continue
         stt += 1
         col = RATIO_COL if f.type == "ratio" else VALUE_COL
         rows[r] = Row("field", stt=str(stt), label=f.label, unit=f.unit, cells={col: f})
-        pos[f.id] = Position(r, col, r, r, 1)
+        pos[f.id] = Position(r, col, r, r, 1, f.label)
         numerator_rows[f.id] = r
         r += 1
     return r
@@ -84,7 +85,7 @@ def _table_rows(block: Block, start: int, rows: dict[int, Row], pos: dict[str, P
         rows[first + i] = Row("field", stt=str(i + 1), cells=cells)
     last = first + block.rows - 1
     for j, c in enumerate(block.columns):
-        pos[c.id] = Position(first, 1 + j, last, start, 1 + j)
+        pos[c.id] = Position(first, 1 + j, last, start, 1 + j, c.label)
     return last + 1
 
 
@@ -98,7 +99,7 @@ def _grid_rows(block: Block, start: int, rows: dict[int, Row], pos: dict[str, Po
         for j, fid in enumerate(grid_row.cells):
             if fid is not None:
                 cells[2 + j] = index[fid]
-                pos[fid] = Position(r, 2 + j, r, r, 1)
+                pos[fid] = Position(r, 2 + j, r, r, 1, grid_row.label)
         stt = "" if grid_row.is_total else str(i + 1)
         rows[r] = Row("field", stt=stt, label=grid_row.label, cells=cells)
         r += 1
@@ -112,7 +113,7 @@ def form_layout(form: Form, cover: bool = False) -> SheetLayout:
         for i, f in enumerate(form.fields):
             r = FIRST_BLOCK_ROW + i
             rows[r] = Row("field", label=f.label, cells={COVER_VALUE_COL: f})
-            pos[f.id] = Position(r, COVER_VALUE_COL, r, r, 1)
+            pos[f.id] = Position(r, COVER_VALUE_COL, r, r, 1, f.label)
         return SheetLayout(form, rows, pos, 3, None)
     r = FIRST_BLOCK_ROW
     header_rows: tuple[int, int] | None = None

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from xlsxwriter.exceptions import FileCreateError
+
 from .errors import OutputError
 
 _REASONS = {
@@ -68,5 +70,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
             ) from exc
     except OSError as exc:
         raise OutputError(f"Không ghi được tệp “{target}”: {reason(exc)}.") from exc
+    except FileCreateError as exc:  # xlsxwriter wraps the OSError of a full disk in its own
+        cause = exc.__cause__ or exc.__context__
+        why = reason(cause) if isinstance(cause, OSError) else str(exc)
+        raise OutputError(f"Không ghi được tệp “{target}”: {why}.") from exc
     finally:
         tmp.unlink(missing_ok=True)

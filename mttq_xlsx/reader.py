@@ -19,13 +19,15 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from .cells import cell_index
-from .model import FileRecord, Submission
-from .template import META_SHEET, SCHEMA
+from .cells import cell_index, cell_name
+from .model import WARNING, FileRecord, Issue, Submission
+from .template import LISTS_SHEET, META_SHEET, SCHEMA
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
 MAX_COMPRESSION_RATIO = 200
+MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
+_XLSX_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 VIETNAM = timezone(timedelta(hours=7))
@@ -73,6 +75,7 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
     sheets = {name: _load_sheet(workbook, name) for name in fmap.sheets}
+    shifts, notes = _locate(fmap, sheets, rel)
     submission = Submission(
         file=record,
         report_id=record.report_id,
@@ -82,17 +85,124 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
         unit_name=meta.get("unit_name", ""),
         meta=meta,
     )
-    values = submission.values
-    for field_id, sheet, cell, where in fmap.reads:
+    values, cells = submission.values, submission.cells
+    for row, (field_id, sheet, cell, where) in zip(fmap.rows, fmap.reads, strict=True):
         grid = sheets[sheet]
+        shift = shifts.get((row.sheet, row.label_cell, row.label), 0)
         if where is None:  # a range that is not first:last fails here, as it always has
             _first, _last = (cell_index(c) for c in cell.split(":"))  # raises ValueError
         elif type(where) is list:
-            values[field_id] = [_value(grid, r, c) for r, c in where]
+            values[field_id] = [_value(grid, r + shift, c) for r, c in where]
         else:
-            values[field_id] = _value(grid, *where)
-    submission.cells.update(fmap.cells)
+            values[field_id] = _value(grid, where[0] + shift, where[1])
+        cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
+    submission.issues += notes
+    submission.issues += _workbook_notes(workbook, fmap, archive, rel)
     return record, submission
+
+
+def _shifted(cell: str, rows: int) -> str:
+    parts = []
+    for part in cell.split(":"):
+        r, c = cell_index(part)
+        parts.append(cell_name(r + rows, c))
+    return ":".join(parts)
+
+
+def _label_at(grid: list[list[Any]], row: int, col: int) -> str:
+    value = _value(grid, row, col)
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _locate(
+    fmap: _FieldMap, sheets: dict[str, list[list[Any]]], rel: str
+) -> tuple[dict[tuple[str, str, str], int], list[Issue]]:
+    """How many rows each field's label moved (rows inserted or deleted by hand), by its label.
+
+    A label found elsewhere in its column moves its field with it. A label found nowhere: when
+    no other label moved, the figure is read at its place with a warning (the label was edited);
+    when others moved, the file cannot be read safely and is rejected, naming the labels.
+    """
+    shifts: dict[tuple[str, str, str], int] = {}
+    lost: list[MapRow] = []
+    for row in fmap.rows:
+        key = (row.sheet, row.label_cell, row.label)
+        if not row.label or not row.label_cell or key in shifts:
+            continue
+        grid = sheets[row.sheet]
+        r, c = cell_index(row.label_cell)
+        label = " ".join(row.label.split())
+        if _label_at(grid, r, c) == label:
+            shifts[key] = 0
+            continue
+        found = [i for i in range(len(grid)) if _label_at(grid, i, c) == label]
+        if found:
+            shifts[key] = min(found, key=lambda i: abs(i - r)) - r
+        else:
+            lost.append(row)
+    moved = any(shifts.values())
+    if lost and moved:
+        names = "; ".join(f"“{r.label}” (ô {r.sheet}!{r.label_cell})" for r in lost[:3])
+        raise Rejected(
+            "layout_changed",
+            f"Mẫu biểu đã bị sửa: có dòng bị chèn hoặc xóa và không tìm thấy nhãn {names}. "
+            "Không thể đọc số liệu an toàn; hãy điền lại vào mẫu biểu gốc.",
+        )
+    notes = [
+        Issue(
+            WARNING,
+            rel,
+            "label_changed",
+            f"Nhãn ở ô {r.sheet}!{r.label_cell} đã bị sửa thành "
+            f"“{_label_at(sheets[r.sheet], *cell_index(r.label_cell))}” (mẫu gốc: “{r.label}”); "
+            "số liệu vẫn đọc ở ô cũ vì các dòng khác không bị xê dịch.",
+            field_id=r.field_id,
+            form_id=r.form_id,
+            sheet=r.sheet,
+            cell=r.label_cell,
+        )
+        for r in lost
+    ]
+    if moved:
+        notes.append(
+            Issue(
+                WARNING,
+                rel,
+                "rows_moved",
+                "Mẫu biểu đã bị chèn hoặc xóa dòng; số liệu được đọc theo nhãn ở vị trí mới.",
+                sheet=next(k[0] for k, v in shifts.items() if v),
+            )
+        )
+    return shifts, notes
+
+
+def _workbook_notes(workbook: CalamineWorkbook, fmap: _FieldMap, archive: _Archive, rel: str) -> list[Issue]:
+    """Macros (never run, only mentioned) and sheets that are not part of the template."""
+    notes = []
+    names = set(archive.zip.namelist()) if archive.zip else set()
+    if any(n.lower().endswith("vbaproject.bin") for n in names):
+        notes.append(
+            Issue(
+                WARNING,
+                rel,
+                "has_macros",
+                "Tệp có macro (VBA). Macro không được chạy; chỉ đọc giá trị trong các ô.",
+            )
+        )
+    known = {*fmap.sheets, META_SHEET, LISTS_SHEET}
+    for meta in workbook.sheets_metadata:
+        if meta.name not in known and str(meta.visible).endswith("Visible"):
+            notes.append(
+                Issue(
+                    WARNING,
+                    rel,
+                    "extra_sheet",
+                    f"Tệp có thêm trang tính “{meta.name}” không thuộc mẫu biểu; số liệu ở trang "
+                    "đó không được đọc. Mỗi đơn vị hãy gửi một tệp riêng.",
+                    sheet=meta.name,
+                )
+            )
+    return notes
 
 
 def _value(grid: list[list[Any]], row: int, col: int) -> Any:
@@ -168,9 +278,42 @@ def _check_zip(data: bytes, archive: _Archive | None = None) -> None:
         )
 
 
+def _too_many_cells(cells: int) -> str:
+    return (
+        f"Trang tính có vùng dữ liệu {cells:,} ô, vượt giới hạn {MAX_CELLS:,} ô của một biểu báo cáo "
+        "(có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
+    ).replace(",", ".")
+
+
+def _check_cell_area(archive: _Archive) -> None:
+    """Refuse an xlsx whose sheets span more cells than a report can have, before calamine
+    allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB)."""
+    assert archive.zip is not None
+    for info in archive.zip.infolist():
+        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
+            continue
+        rows, cols = 0, 0
+        try:
+            with archive.zip.open(info) as part:
+                xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+            raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
+        if len(xml) > MAX_UNCOMPRESSED:
+            raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
+        for letters, number in _XLSX_CELL.findall(xml):
+            rows = max(rows, int(number))
+            col = 0
+            for ch in letters:
+                col = col * 26 + ch - 64
+            cols = max(cols, col)
+        if rows * cols > MAX_CELLS:
+            raise Rejected("file_too_large", _too_many_cells(rows * cols))
+
+
 def _open(data: bytes, archive: _Archive | None = None) -> CalamineWorkbook:
     if data.startswith(ZIP_MAGIC):
         _check_zip(data, archive)
+        _check_cell_area(archive or _Archive(data))
     elif not data.startswith(OLE_MAGIC):
         raise Rejected(
             "corrupt_file" if data else "empty_file",
@@ -191,7 +334,12 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
             f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). Hãy dùng lại mẫu biểu gốc.",
         )
     try:
-        return workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        sheet = workbook.get_sheet_by_name(name)
+        if sheet.height * sheet.width > MAX_CELLS:
+            raise Rejected("file_too_large", _too_many_cells(sheet.height * sheet.width))
+        return sheet.to_python(skip_empty_area=False)
+    except Rejected:
+        raise
     except Exception as exc:
         raise Rejected("corrupt_file", f"Trang tính “{name}” bị hỏng ({exc}).") from exc
 

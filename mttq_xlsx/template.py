@@ -163,7 +163,7 @@ class _TemplateWriter:
             for f in layout.form.fields:
                 p = layout.positions[f.id]
                 r += 1
-                row = (f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, f.label)
+                row = (f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, p.label)
                 for c, value in enumerate(row):
                     ws.write_string(r, c, value)
 

@@ -213,8 +213,10 @@ def test_label_cells(case: Made) -> None:
     for row in rows[header_at + 1 :]:
         fid, _form, sheet, ref, _type, label_cell, label = row[:7]
         f = case.report.field_index[fid]
-        assert label == f.label
         ws = case.wb[sheet]
+        assert ws[label_cell].value == label, fid  # the reader finds moved rows by this text
+        if f.type != "ratio" and f.form_id not in ("bieu-4", "bieu-5"):
+            assert label == f.label, fid  # grids and ratios are labelled by their row
         label_row = range_boundaries(label_cell)[1]
         if f.table:  # the column header just above the table
             assert label_row == range_boundaries(ref)[1] - 1
