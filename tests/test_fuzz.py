@@ -1,0 +1,579 @@
+"""Issue #5, properties and fuzzing: whatever arrives, a run finishes and accounts for every file.
+
+Three parts:
+
+* Properties of `consolidate` on the sample inbox (hypothesis): the result does not depend on the
+  files' names, folders or order, nor on extra ignored files; every file appears exactly once;
+  the totals are the sums of the accepted submissions; rejected and superseded files add nothing.
+* A byte-mutation fuzzer over three real filled workbooks (xlsx, xls, ods made by LibreOffice):
+  bytes flipped, cut, inserted, deleted or duplicated, and for the zip formats also inside an
+  inflated XML part, re-zipped. Each input goes through `check_files` in a forked copy of this
+  process (the library already imported), so a Rust abort, an allocation failure or a hang is
+  seen and reported instead of taking pytest down; the child has a memory cap and a time limit.
+* Regression inputs: every file under `tests/regressions/` (inputs the fuzzer found) is read the
+  same way. A file named `<bug>-<sha>.<ext>` for a bug still listed in KNOWN_BUGS is a strict
+  xfail; when the bug is fixed, drop it from KNOWN_BUGS.
+
+Budget: about a minute on a 2-core machine. `MTTQ_FUZZ_EXAMPLES` sets the number of fuzzed inputs
+per format (default 1000), `MTTQ_FUZZ_SECONDS` the wall-clock cap per format (default 20);
+`MTTQ_FUZZ_RANDOM=1` explores new inputs (CI uses a fixed, derandomized sequence), and
+`MTTQ_FUZZ_SAVE` the folder where a failing input is written (default: a temp folder). Run with
+`-s` to see the figures: inputs tried, time, outcomes, known-bug hits.
+"""
+
+from __future__ import annotations
+
+import collections
+import faulthandler
+import hashlib
+import io
+import json
+import os
+import resource
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, SUPERSEDED
+from mttq_xlsx.periods import parse_period
+from mttq_xlsx.report import report_dict
+from mttq_xlsx.roster import read_roster
+from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "inbox"
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+SEEDS = {  # real filled workbooks, saved by LibreOffice
+    "xlsx": SAMPLES / "Bieu so lieu 6 thang 2024 - TP Lang Son.xlsx",
+    "xls": SAMPLES / "huyen-phia-bac" / "BC 6 thang - Trang Dinh.xls",
+    "ods": SAMPLES / "huyen-phia-bac" / "Binh Gia_bieu so lieu.ods",
+}
+STATUSES = {ACCEPTED, REJECTED, SUPERSEDED, IGNORED}
+REJECTION_CODES = {  # every reason a file may be rejected for (reader and consolidation)
+    "corrupt_file",
+    "empty_file",
+    "file_too_large",
+    "password_protected",
+    "not_a_template",
+    "sheet_missing",
+    "unknown_report",
+    "wrong_period",
+    "unknown_unit",
+    "unreadable",
+}
+PERIOD = parse_period("2024-6T")
+ROSTER = tuple(read_roster(ROOT / "samples" / "don-vi.csv"))
+
+EXAMPLES = int(os.environ.get("MTTQ_FUZZ_EXAMPLES", "1000"))  # per format
+SECONDS = float(os.environ.get("MTTQ_FUZZ_SECONDS", "20"))  # per format, wall clock
+RANDOM = os.environ.get("MTTQ_FUZZ_RANDOM") == "1"
+TIME_LIMIT = 5.0  # seconds for one input (a real one takes < 0.3 s): past it, a hang
+MEMORY_LIMIT = 2 << 30  # bytes of heap for the child reading one input
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the isolation harness needs fork()")
+
+
+# ====================================================================== isolation harness
+@dataclass(frozen=True)
+class Outcome:
+    """What reading one file did, seen from outside the process that read it."""
+
+    kind: str  # "ok" | "exception" | "signal" | "timeout" | "no_result"
+    status: str = ""  # of the file, when kind == "ok"
+    reason: str = ""
+    error: str = ""  # exception type name, or signal name
+    message: str = ""
+    frames: tuple[str, ...] = ()  # "file.py:function" of the traceback, innermost last
+    seconds: float = 0.0
+    stderr: str = ""
+
+    def describe(self) -> str:
+        if self.kind == "ok":
+            return f"{self.status} {self.reason}"
+        lines = (self.message or self.stderr).strip().splitlines()
+        first = [" < ".join(x.strip() for x in lines[1:4])] if self.kind == "timeout" else lines[:1]
+        return f"{self.kind} {self.error}: {first[0][:200] if first else ''} ({' > '.join(self.frames[-4:])})"
+
+
+def run_isolated(path: Path, timeout: float = TIME_LIMIT, memory: int = MEMORY_LIMIT) -> Outcome:
+    """`check_files([path])` in a forked child with a heap cap; a crash or hang is reported, not suffered."""
+    read_end, write_end = os.pipe()
+    with tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into pytest
+            try:
+                os.close(read_end)
+                faulthandler.disable()  # pytest's handler writes to the real stderr
+                os.dup2(err.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                faulthandler.register(signal.SIGUSR1, file=sys.stderr)  # where a hang is, on request
+                os.environ["RUST_BACKTRACE"] = "0"
+                hard = resource.getrlimit(resource.RLIMIT_DATA)[1]
+                resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
+                payload: dict[str, Any]
+                try:
+                    record = check_files([path], Options()).files[0]
+                    payload = {"kind": "ok", "status": record.status, "reason": record.reason}
+                except BaseException as exc:  # a Rust panic is a BaseException
+                    frames = traceback.extract_tb(exc.__traceback__)
+                    payload = {
+                        "kind": "exception",
+                        "error": type(exc).__name__,
+                        "message": str(exc)[:500],
+                        "frames": [f"{Path(f.filename).name}:{f.name}" for f in frames],
+                    }
+                os.write(write_end, json.dumps(payload).encode())
+            finally:
+                os._exit(0)
+        os.close(write_end)
+        chunks: list[bytes] = []
+        timed_out = False
+        deadline = start + timeout
+        try:
+            while True:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    timed_out = True
+                    break
+                ready, _, _ = select.select([read_end], [], [], left)
+                if ready:
+                    chunk = os.read(read_end, 1 << 16)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+        finally:
+            if timed_out:
+                os.kill(pid, signal.SIGUSR1)  # the child writes its Python stack to stderr ...
+                time.sleep(0.3)
+                os.kill(pid, signal.SIGKILL)  # ... and goes
+            _, status = os.waitpid(pid, 0)
+            os.close(read_end)
+        seconds = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")[-4000:]
+    if timed_out:
+        return Outcome("timeout", error=f"over {timeout:g} s", seconds=seconds, stderr=stderr)
+    if os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        return Outcome("signal", error=name, seconds=seconds, stderr=stderr)
+    if not chunks:
+        return Outcome("no_result", seconds=seconds, stderr=stderr)
+    data = json.loads(b"".join(chunks))
+    data["frames"] = tuple(data.get("frames", ()))
+    return Outcome(**data, seconds=seconds, stderr=stderr)
+
+
+def problem(outcome: Outcome) -> str | None:
+    """Why an outcome breaks the contract, or None: accepted, or rejected with a known code, in time."""
+    if outcome.kind != "ok":
+        return outcome.describe()
+    if outcome.status not in (ACCEPTED, REJECTED):
+        return f"status {outcome.status!r} for a lone spreadsheet file"
+    if outcome.status == REJECTED and outcome.reason not in REJECTION_CODES:
+        return f"unknown rejection code {outcome.reason!r}"
+    return None
+
+
+# ====================================================================== known, open bugs
+@dataclass(frozen=True)
+class KnownBug:
+    reason: str
+    matches: Callable[[Outcome], bool]
+
+
+# Crash classes found by this fuzzer and not fixed yet (see docs/robustness.md). The fuzzer counts
+# inputs that hit one and goes on looking for new ones; regression files named after one are strict
+# xfails. Remove an entry once the bug is fixed.
+KNOWN_BUGS: dict[str, KnownBug] = {
+    "panic": KnownBug(
+        "bug: calamine panics on a damaged .xls (OLE/BIFF): pyo3_runtime.PanicException derives from "
+        "BaseException, reader._open/_load_sheet catch only Exception, so check and consolidate crash",
+        lambda o: o.kind == "exception" and o.error == "PanicException",
+    ),
+    "memory": KnownBug(
+        "bug: a few damaged bytes in an .xls make calamine allocate gigabytes: the process aborts "
+        "(“memory allocation of N bytes failed”) or runs for seconds in GBs; nothing bounds memory",
+        lambda o: (
+            (o.kind == "signal" and "memory allocation" in o.stderr)
+            or (o.kind == "exception" and o.error == "MemoryError")
+        ),
+    ),
+    "ole_metadata": KnownBug(
+        "bug: olefile's get_metadata trusts a vector count from the file: one flipped bit in an .xls "
+        "summary-information stream makes reader._saved_at loop for ~27 s (olefile catches BaseException, "
+        "so no alarm can stop it)",
+        lambda o: o.kind == "timeout" and "olefile" in o.stderr,
+    ),
+    "zip_directory": KnownBug(
+        "bug: zipfile.ZipFile raises NotImplementedError/UnicodeDecodeError/... on a damaged zip "
+        "directory; reader._check_zip re-raises anything but BadZipFile, so the run crashes",
+        lambda o: o.kind == "exception" and any(f.startswith("zipfile.py:") for f in o.frames),
+    ),
+}
+
+
+def known_bug(outcome: Outcome) -> str | None:
+    return next((name for name, bug in KNOWN_BUGS.items() if bug.matches(outcome)), None)
+
+
+# ====================================================================== mutations
+WHERE = st.sampled_from(("start", "any", "end"))  # zip directories sit at the end, OLE headers at the start
+OPERATION = st.one_of(
+    st.tuples(st.just("flip"), WHERE, st.integers(0, 1 << 30), st.integers(1, 255)),
+    st.tuples(st.just("truncate"), WHERE, st.integers(0, 1 << 30)),
+    st.tuples(st.just("insert"), WHERE, st.integers(0, 1 << 30), st.binary(min_size=1, max_size=64)),
+    st.tuples(st.just("delete"), WHERE, st.integers(0, 1 << 30), st.integers(1, 64)),
+    st.tuples(st.just("duplicate"), WHERE, st.integers(0, 1 << 30), st.integers(1, 2048)),
+)
+EDGE = 4096  # "start"/"end" positions fall within this many bytes of the start/end
+
+
+def _position(where: str, raw: int, size: int) -> int:
+    if size == 0:
+        return 0
+    if where == "start":
+        return raw % min(size, EDGE)
+    if where == "end":
+        return size - 1 - raw % min(size, EDGE)
+    return raw % size
+
+
+def mutate(data: bytes, operations: list[tuple]) -> bytes:
+    out = bytearray(data)
+    for op, where, raw, *args in operations:
+        at = _position(where, raw, len(out))
+        if op == "flip" and out:
+            out[at] ^= args[0]
+        elif op == "truncate":
+            del out[at:]
+        elif op == "insert":
+            out[at:at] = args[0]
+        elif op == "delete":
+            del out[at : at + args[0]]
+        elif op == "duplicate":
+            out[at:at] = out[at : at + args[0]]
+    return bytes(out)
+
+
+def _parts(fmt: str) -> list[str]:
+    if fmt == "xls":
+        return []
+    with zipfile.ZipFile(SEEDS[fmt]) as zf:
+        return sorted(n for n in zf.namelist() if n.endswith(".xml"))
+
+
+PARTS = {fmt: _parts(fmt) for fmt in SEEDS}
+
+
+def rezip(data: bytes, part: str, operations: list[tuple]) -> bytes:
+    """Mutate the inflated `part` of a zip workbook and zip it again (the zip itself stays valid)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for info in zin.infolist():
+            content = zin.read(info.filename)
+            if info.filename == part:
+                content = mutate(content, operations)
+            zout.writestr(info, content, compress_type=info.compress_type)
+    return out.getvalue()
+
+
+@st.composite
+def fuzz_cases(draw: st.DrawFn, fmt: str) -> tuple[str, str, list[tuple]]:
+    operations = draw(st.lists(OPERATION, min_size=1, max_size=4))
+    if PARTS[fmt] and draw(st.booleans()):
+        return ("part", draw(st.sampled_from(PARTS[fmt])), operations)
+    return ("bytes", "", operations)
+
+
+def build(fmt: str, case: tuple[str, str, list[tuple]]) -> bytes:
+    kind, part, operations = case
+    seed = SEEDS[fmt].read_bytes()
+    return rezip(seed, part, operations) if kind == "part" else mutate(seed, operations)
+
+
+def _save_failure(data: bytes, fmt: str, what: str) -> Path:
+    folder = Path(os.environ.get("MTTQ_FUZZ_SAVE") or Path(tempfile.gettempdir()) / "mttq-fuzz-failures")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"new-{hashlib.sha256(data).hexdigest()[:12]}.{fmt}"
+    path.write_bytes(data)
+    (folder / f"{path.name}.txt").write_text(what + "\n", encoding="utf-8")
+    return path
+
+
+FUZZ_FIGURES: dict[str, dict[str, Any]] = {}
+
+
+@pytest.mark.parametrize("fmt", sorted(SEEDS))
+def test_fuzz_mutated_workbooks(fmt: str, tmp_path: Path) -> None:
+    """No mutation of a real workbook crashes, hangs or escapes the known rejection codes."""
+    target = tmp_path / f"fuzzed.{fmt}"
+    outcomes: collections.Counter[str] = collections.Counter()
+    started = time.perf_counter()
+    slowest = [0.0]
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        derandomize=not RANDOM,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
+    @given(case=fuzz_cases(fmt))
+    def one_input(case: tuple[str, str, list[tuple]]) -> None:
+        if time.perf_counter() - started > SECONDS:
+            return  # the wall-clock budget is spent: the remaining examples are no-ops
+        data = build(fmt, case)
+        target.write_bytes(data)
+        outcome = run_isolated(target)
+        slowest[0] = max(slowest[0], outcome.seconds)
+        bug = known_bug(outcome)
+        if bug:
+            outcomes[f"known bug: {bug}"] += 1
+            return
+        what = problem(outcome)
+        if what:
+            outcomes["NEW FAILURE"] += 1
+            saved = _save_failure(data, fmt, what)
+            raise AssertionError(
+                f"{fmt} input {case[0]} {case[1]} broke the contract: {what}\nsaved as {saved}: move it to "
+                "tests/regressions/<bug>-<sha>.<ext> and add the bug to KNOWN_BUGS (or fix it)"
+            )
+        outcomes[f"{outcome.status} {outcome.reason}".strip()] += 1
+
+    one_input()
+    elapsed = time.perf_counter() - started
+    tried = sum(outcomes.values())
+    FUZZ_FIGURES[fmt] = {"inputs": tried, "seconds": round(elapsed, 1), "outcomes": dict(outcomes)}
+    print(
+        f"\nfuzz {fmt}: {tried} inputs in {elapsed:.1f} s (slowest {slowest[0]:.2f} s); "
+        + ", ".join(f"{k}: {v}" for k, v in outcomes.most_common())
+    )
+    assert tried > 0
+
+
+def _regression_files() -> list[Any]:
+    params = []
+    for path in sorted(REGRESSIONS.glob("*")):
+        if path.suffix.lower() not in {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}:
+            continue
+        bug = path.name.split("-", 1)[0]
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[bug].reason)] if bug in KNOWN_BUGS else []
+        params.append(pytest.param(path, id=path.name, marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("path", _regression_files())
+def test_regression_inputs(path: Path) -> None:
+    """Every input the fuzzer ever broke the reader with is now accepted or rejected cleanly, in time."""
+    outcome = run_isolated(path)
+    assert problem(outcome) is None, outcome.describe()
+    assert outcome.seconds < TIME_LIMIT
+
+
+def test_regression_folder_is_not_empty() -> None:
+    assert _regression_files(), "tests/regressions/ lost its inputs"
+
+
+# ====================================================================== properties of consolidate
+def _sample_files() -> list[Path]:
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file())
+
+
+SAMPLE_FILES = _sample_files()
+OPTIONS = Options(period=PERIOD, roster=ROSTER, deadline=date(2024, 6, 10))
+NAME_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789 _-()ăâđêôơưáàảãạốồổỗộ")
+FOLDERS = st.lists(st.text(NAME_CHARS, min_size=1, max_size=12).map(str.strip).filter(bool), max_size=2)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _content_view(result: Any, sha_of: dict[str, str]) -> dict[str, Any]:
+    """The report with every path replaced by the file's content hash, lists made multisets."""
+    report = report_dict(result)
+
+    def plain(text: str) -> str:
+        for rel, sha in sorted(sha_of.items(), key=lambda kv: -len(kv[0])):
+            text = text.replace(rel, sha)
+        return text
+
+    files = collections.Counter(
+        json.dumps({**f, "path": sha_of[f["path"]], "message": plain(f["message"])}, sort_keys=True)
+        for f in report["files"]
+    )
+    issues = collections.Counter(
+        json.dumps({**i, "path": sha_of[i["path"]], "message": plain(i["message"])}, sort_keys=True)
+        for i in report["issues"]
+    )
+    return {
+        "files": files,
+        "issues": issues,
+        "totals": report["totals"],
+        "units": report["units"],
+        "completeness": report["completeness"],
+    }
+
+
+def _place(files: list[Path], inbox: Path, names: list[tuple[list[str], str]]) -> dict[str, str]:
+    """Copy `files` into `inbox` under new folders/names (keeping suffixes and lock prefixes)."""
+    sha_of: dict[str, str] = {}
+    for src, (folders, stem) in zip(files, names, strict=True):
+        keep = "~$" if src.name.startswith("~$") else ""
+        name = f"{keep}{stem}{src.suffix}"
+        target = inbox.joinpath(*folders, name)
+        n = 2
+        while target.exists():
+            target = inbox.joinpath(*folders, f"{keep}{stem} ({n}){src.suffix}")
+            n += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+        rel = target.relative_to(inbox).as_posix()
+        sha_of[rel] = _sha(src)
+    return sha_of
+
+
+def _fresh(root: Path, label: str) -> Path:
+    folder = root / label
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _placements(count: int) -> st.SearchStrategy[list[tuple[list[str], str]]]:
+    return st.lists(
+        st.tuples(FOLDERS, st.text(NAME_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)),
+        min_size=count,
+        max_size=count,
+    )
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=int(os.environ.get("MTTQ_PROPERTY_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+@PROPERTY_SETTINGS
+@given(data=st.data())
+def test_result_does_not_depend_on_names_folders_or_order(data: st.DataObject, tmp_path: Path) -> None:
+    files = data.draw(st.lists(st.sampled_from(SAMPLE_FILES), min_size=1, unique=True), label="files")
+    base_names = [([], f"f{i}") for i in range(len(files))]
+    shuffled = data.draw(st.permutations(range(len(files))), label="order")
+    placements = data.draw(_placements(len(files)), label="names")
+    first_inbox, second_inbox = _fresh(tmp_path, "a"), _fresh(tmp_path, "b")
+    first = _place(files, first_inbox, base_names)
+    second = _place([files[i] for i in shuffled], second_inbox, placements)
+    view_a = _content_view(consolidate(first_inbox, OPTIONS), first)
+    view_b = _content_view(consolidate(second_inbox, OPTIONS), second)
+    assert view_a == view_b
+
+
+IGNORED_EXTRAS = st.lists(
+    st.sampled_from(
+        [
+            ("ghi chu {}.txt", b"ghi chu"),
+            ("~$Bao cao {}.xlsx", b"\x0bNguyen Van A" + b"\x00" * 40),
+            (".~lock.Bao cao {}.xlsx#", b"Nguyen Van A,host,01.01.2024 08:00;"),
+            ("Thumbs {}.db", b"\xd0\xcf\x11\xe0"),
+            ("anh chup {}.jpg", b"\xff\xd8\xff\xe0"),
+            ("bao cao {}.pdf", b"%PDF-1.4"),
+            ("danh sach {}.csv", "ma,ten\n178,Thành phố Lạng Sơn\n".encode()),
+        ]
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@PROPERTY_SETTINGS
+@given(
+    files=st.lists(st.sampled_from(SAMPLE_FILES), min_size=1, unique=True),
+    extras=IGNORED_EXTRAS,
+    folders=st.lists(FOLDERS, min_size=6, max_size=6),
+)
+def test_ignored_files_change_nothing_but_their_own_entries(
+    files: list[Path], extras: list[tuple[str, bytes]], folders: list[list[str]], tmp_path: Path
+) -> None:
+    inbox = _fresh(tmp_path, "inbox")
+    sha_of = _place(files, inbox, [([], f"f{i}") for i in range(len(files))])
+    before = report_dict(consolidate(inbox, OPTIONS))
+    added = set()
+    for i, (pattern, content) in enumerate(extras):
+        target = inbox.joinpath(*folders[i], pattern.format(i))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        added.add(target.relative_to(inbox).as_posix())
+    after = report_dict(consolidate(inbox, OPTIONS))
+    extra_entries = [f for f in after["files"] if f["path"] in added]
+    assert sorted(f["path"] for f in extra_entries) == sorted(added)
+    assert all(f["status"] == IGNORED for f in extra_entries), extra_entries
+    assert [f for f in after["files"] if f["path"] not in added] == before["files"]
+    for key in ("issues", "totals", "units", "completeness"):
+        assert after[key] == before[key], key
+    assert set(sha_of) <= {f["path"] for f in after["files"]}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def assert_accounted(result: Any, inbox: Path) -> dict[str, Any]:
+    """Every file once; totals = Σ accepted; units only from accepted files. Returns the report."""
+    report = report_dict(result)
+    on_disk = sorted(
+        p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file()
+    )
+    assert sorted(f["path"] for f in report["files"]) == on_disk
+    assert all(f["status"] in STATUSES for f in report["files"])
+    accepted = {(f["report_id"], f["unit_code"]) for f in report["files"] if f["status"] == ACCEPTED}
+    reported = {(rid, code) for code, by_report in report["units"].items() for rid in by_report}
+    assert reported == accepted
+    for report_id, totals in report["totals"].items():
+        for f in load_report(report_id).fields:
+            if f.type not in SUMMABLE_TYPES or f.table:
+                continue
+            values = [
+                u[report_id][f.id]
+                for u in report["units"].values()
+                if report_id in u and _is_number(u[report_id].get(f.id))
+            ]
+            want = round(sum(values), 9) if values else None
+            assert totals.get(f.id) == (pytest.approx(want) if want is not None else None), f.id
+    return report
+
+
+@PROPERTY_SETTINGS
+@given(files=st.lists(st.sampled_from(SAMPLE_FILES), min_size=1, unique=True))
+def test_every_file_once_totals_add_up_and_rejected_files_add_nothing(
+    files: list[Path], tmp_path: Path
+) -> None:
+    inbox = _fresh(tmp_path, "all")
+    _place(files, inbox, [([], f"f{i}") for i in range(len(files))])
+    report = assert_accounted(consolidate(inbox, OPTIONS), inbox)
+    # the same inbox without every file that was not accepted gives the same figures
+    kept = _fresh(tmp_path, "accepted")
+    for f in report["files"]:
+        if f["status"] == ACCEPTED:
+            shutil.copy2(inbox / f["path"], kept / f["path"])
+    again = assert_accounted(consolidate(kept, OPTIONS), kept)
+    assert again["totals"] == report["totals"]
+    assert again["units"] == report["units"]
