@@ -136,6 +136,14 @@ def _read_one(
         return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
     except OSError as exc:
         return _reject(FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}.")
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a Rust panic in calamine arrives as a BaseException
+        return _reject(
+            FileRecord(path=rel, sha256=_sha(path)),
+            "corrupt_file",
+            f"Tệp bị hỏng, không đọc được ({type(exc).__name__}: {str(exc)[:200]}).",
+        )
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_report(sub.report_id)
