@@ -21,6 +21,7 @@ from python_calamine import CalamineWorkbook
 
 from .cells import cell_index, cell_name
 from .model import WARNING, FileRecord, Issue, Submission
+from .numbers import format_number
 from .template import LISTS_SHEET, META_SHEET, SCHEMA
 
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
@@ -265,22 +266,28 @@ def _check_zip(data: bytes, archive: _Archive | None = None) -> None:
     assert archive.zip is not None
     infos = archive.zip.infolist()
     total = sum(i.file_size for i in infos)
-    if total > MAX_UNCOMPRESSED or any(
-        i.compress_size and i.file_size / i.compress_size > MAX_COMPRESSION_RATIO and i.file_size > 1 << 20
-        for i in infos
-    ):
+    if total > MAX_UNCOMPRESSED:
         raise Rejected(
             "file_too_large",
             f"Tệp giải nén ra {total / 1e6:.0f} MB, vượt giới hạn {MAX_UNCOMPRESSED / 1e6:.0f} MB "
             "của một biểu báo cáo; tệp không được đọc.",
         )
+    for i in infos:
+        ratio = i.file_size / i.compress_size if i.compress_size else 0
+        if ratio > MAX_COMPRESSION_RATIO and i.file_size > 1 << 20:
+            raise Rejected(
+                "file_too_large",
+                f"Phần “{i.filename}” của tệp nén chặt bất thường (giải nén gấp "
+                f"{ratio:.0f} lần, giới hạn {MAX_COMPRESSION_RATIO} lần): có thể là "
+                "tệp độc hại; tệp không được đọc.",
+            )
 
 
 def _too_many_cells(cells: int) -> str:
     return (
-        f"Trang tính có vùng dữ liệu {cells:,} ô, vượt giới hạn {MAX_CELLS:,} ô của một biểu báo cáo "
-        "(có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
-    ).replace(",", ".")
+        f"Trang tính có vùng dữ liệu {format_number(cells)} ô, vượt giới hạn {format_number(MAX_CELLS)} "
+        "ô của một biểu báo cáo (có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
+    )
 
 
 def _check_cell_area(archive: _Archive) -> None:
