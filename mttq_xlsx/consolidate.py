@@ -16,6 +16,7 @@ from .model import (
     ERROR,
     IGNORED,
     REJECTED,
+    REJECTION_CODES,
     SUPERSEDED,
     WARNING,
     Completeness,
@@ -179,6 +180,7 @@ def _read_one(
 
 
 def _reject(record: FileRecord, code: str, message: str) -> _Outcome:
+    assert code in REJECTION_CODES, code
     record.status, record.reason, record.message = REJECTED, code, message
     issue = Issue(ERROR, record.path, code, message, record.unit_code)
     return _Outcome(record, None, [issue])

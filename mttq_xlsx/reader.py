@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from python_calamine import CalamineWorkbook
 
 from .cells import cell_index, cell_name
-from .model import WARNING, FileRecord, Issue, Submission
+from .model import REJECTION_CODES, WARNING, FileRecord, Issue, Submission
 from .numbers import format_number
 from .template import LISTS_SHEET, META_SHEET, SCHEMA
 
@@ -38,6 +38,7 @@ class Rejected(Exception):
     """A file that cannot be read as one of our templates; `code` is the stable id."""
 
     def __init__(self, code: str, message: str) -> None:
+        assert code in REJECTION_CODES, code
         super().__init__(message)
         self.code = code
         self.message = message

@@ -49,7 +49,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mttq_xlsx.consolidate import Options, check_files, consolidate
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, SUPERSEDED
+from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
@@ -64,19 +64,6 @@ SEEDS = {  # real filled workbooks, saved by LibreOffice
     "ods": SAMPLES / "huyen-phia-bac" / "Binh Gia_bieu so lieu.ods",
 }
 STATUSES = {ACCEPTED, REJECTED, SUPERSEDED, IGNORED}
-REJECTION_CODES = {  # every reason a file may be rejected for (reader and consolidation)
-    "corrupt_file",
-    "empty_file",
-    "file_too_large",
-    "layout_changed",
-    "password_protected",
-    "not_a_template",
-    "sheet_missing",
-    "unknown_report",
-    "wrong_period",
-    "unknown_unit",
-    "unreadable",
-}
 PERIOD = parse_period("2024-6T")
 ROSTER = tuple(read_roster(ROOT / "samples" / "don-vi.csv"))
 

@@ -40,7 +40,16 @@ from click.testing import CliRunner, Result
 
 from mttq_xlsx.cli import main
 from mttq_xlsx.consolidate import Options, check_files, consolidate
-from mttq_xlsx.model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
+from mttq_xlsx.model import (
+    ACCEPTED,
+    ERROR,
+    IGNORED,
+    REJECTED,
+    REJECTION_CODES,
+    SUPERSEDED,
+    WARNING,
+    Consolidation,
+)
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.report import report_dict, write_report
@@ -62,19 +71,6 @@ REPORT_ID = "bieu-so-lieu"
 REPORT = load_report(REPORT_ID)
 PERIOD = parse_period("2024-6T")
 FORM = "Số liệu"
-REJECTION_CODES = {
-    "corrupt_file",
-    "empty_file",
-    "file_too_large",
-    "layout_changed",
-    "password_protected",
-    "not_a_template",
-    "sheet_missing",
-    "unknown_report",
-    "wrong_period",
-    "unknown_unit",
-    "unreadable",
-}
 INPUT_NUMBERS = [f.id for f in REPORT.fields if f.is_input and f.is_numeric and not f.table]
 MEMORY_CAP_MB = 500
 
