@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 from python_calamine import CalamineWorkbook
 
 from .cells import cell_index, cell_name
-from .model import REJECTION_CODES, WARNING, FileRecord, Issue, Submission
+from .model import ERROR, REJECTION_CODES, WARNING, FileRecord, Issue, Submission
 from .numbers import format_number
 from .template import LISTS_SHEET, META_SHEET, SCHEMA
 
@@ -29,6 +29,9 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
 _XLSX_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_XLSX_ERROR = re.compile(
+    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\st="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?<v>([^<]*)</v>'
+)
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 VIETNAM = timezone(timedelta(hours=7))
@@ -100,6 +103,8 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
         cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
     submission.issues += notes
     submission.issues += _workbook_notes(workbook, fmap, archive, rel)
+    if archive.error_cells:
+        submission.issues += _error_value_issues(archive, submission, rel)
     return record, submission
 
 
@@ -251,6 +256,8 @@ class _Archive:
     def __init__(self, data: bytes) -> None:
         self.zip: zipfile.ZipFile | None = None
         self.error: Exception | None = None
+        # xlsx only: cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
+        self.error_cells: dict[str, dict[str, str]] = {}  # worksheet part -> cell -> error text
         if data.startswith(ZIP_MAGIC):
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
@@ -314,6 +321,53 @@ def _check_cell_area(archive: _Archive) -> None:
             cols = max(cols, col)
         if rows * cols > MAX_CELLS:
             raise Rejected("file_too_large", _too_many_cells(rows * cols))
+        if b't="e"' in xml:
+            archive.error_cells[info.filename] = {
+                ref.decode(): text.decode(errors="replace") for ref, text in _XLSX_ERROR.findall(xml)
+            }
+
+
+def _sheet_parts(archive: _Archive) -> dict[str, str]:
+    """Sheet name -> worksheet part of an xlsx, from xl/workbook.xml and its relationships."""
+    assert archive.zip is not None
+    try:
+        book = ElementTree.fromstring(archive.zip.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.zip.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    parts = {}
+    for sheet in book.iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
+            target = targets.get(rid, "").lstrip("/")
+            parts[sheet.get("name", "")] = target if target.startswith("xl/") else f"xl/{target}"
+    return parts
+
+
+def _error_value_issues(archive: _Archive, sub: Submission, rel: str) -> list[Issue]:
+    """An error value where a figure should be: calamine reads it as blank, so say so."""
+    parts = _sheet_parts(archive)
+    issues = []
+    for field_id, (sheet, cell) in sub.cells.items():
+        errors = archive.error_cells.get(parts.get(sheet, ""), {})
+        first = cell.split(":")[0]
+        if errors and ":" not in cell and first in errors and sub.values.get(field_id) is None:
+            issues.append(
+                Issue(
+                    ERROR,
+                    rel,
+                    "error_value",
+                    f"Ô {sheet}!{cell} chứa giá trị lỗi {errors[first]} thay vì số liệu; "
+                    "hãy sửa công thức hoặc nhập số.",
+                    sub.unit_code,
+                    "",
+                    field_id,
+                    sheet,
+                    cell,
+                )
+            )
+    return issues
 
 
 def _open(data: bytes, archive: _Archive | None = None) -> CalamineWorkbook:
