@@ -28,7 +28,9 @@ SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
-_XLSX_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_XLSX_WIDE_COLUMN = re.compile(rb'<c r="([A-Z]{2,3})[0-9]')
+_XLSX_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
+_XLSX_FAR_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{5,7})"')  # a cell in a row element with no number
 _XLSX_ERROR = re.compile(
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\st="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?<v>([^<]*)</v>'
 )
@@ -138,6 +140,9 @@ def _locate(
             continue
         grid = sheets[row.sheet]
         r, c = cell_index(row.label_cell)
+        if r < len(grid) and c < len(grid[r]) and grid[r][c] == row.label:
+            shifts[key] = 0  # the usual case, without normalising anything
+            continue
         label = " ".join(row.label.split())
         if _label_at(grid, r, c) == label:
             shifts[key] = 0
@@ -305,7 +310,6 @@ def _check_cell_area(archive: _Archive) -> None:
     for info in archive.zip.infolist():
         if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
             continue
-        rows, cols = 0, 0
         try:
             with archive.zip.open(info) as part:
                 xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
@@ -313,8 +317,11 @@ def _check_cell_area(archive: _Archive) -> None:
             raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
         if len(xml) > MAX_UNCOMPRESSED:
             raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
-        for letters, number in _XLSX_CELL.findall(xml):
-            rows = max(rows, int(number))
+        # rows from the row elements, columns only where a cell lies beyond column Z: a template
+        # has about a hundred rows and eight columns, so these are few matches, not one per cell
+        rows = max(map(int, _XLSX_ROW.findall(xml) + _XLSX_FAR_ROW.findall(xml)), default=0)
+        cols = 26
+        for letters in set(_XLSX_WIDE_COLUMN.findall(xml)):
             col = 0
             for ch in letters:
                 col = col * 26 + ch - 64

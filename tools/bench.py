@@ -57,7 +57,7 @@ from mttq_xlsx.roster import Unit, all_communes, write_roster  # noqa: E402
 from mttq_xlsx.specs import Field, Report, load_report  # noqa: E402
 from mttq_xlsx.template import TemplateRequest, template_filename, write_template  # noqa: E402
 
-CORPUS_VERSION = 1  # bump when the generated figures or the file layout change
+CORPUS_VERSION = 2  # bump when the generated figures or the file layout change
 REPORT_ID = "bieu-so-lieu"
 PERIOD = "2025"
 GENERATED_AT = datetime(2025, 12, 1, 8, 0, 0)  # pinned: the same corpus on every machine
