@@ -80,7 +80,7 @@ def find_files(inbox: Path) -> list[tuple[Path, str]]:
     return found
 
 
-def _ignored(path: Path, rel: str, root: Path) -> str | None:
+def _ignored(path: Path, root: Path) -> str | None:
     name = path.name
     if name.startswith(("~$", ".~lock")):
         return "Tệp khóa tạm của Excel/LibreOffice, không phải báo cáo."
@@ -124,7 +124,7 @@ def _read_one(
 ) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
     lookups = lookups or _Lookups(options.roster)
-    why_ignored = _ignored(path, rel, root)
+    why_ignored = _ignored(path, root)
     if why_ignored:
         record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=why_ignored)
         if path.is_file() and not path.is_symlink():

@@ -107,10 +107,6 @@ class Submission:
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
 
-    @property
-    def has_errors(self) -> bool:
-        return any(i.severity == ERROR for i in self.issues)
-
 
 @dataclass
 class Completeness:

@@ -306,9 +306,7 @@ class _TemplateWriter:
             ws.write_string(r, c, prefilled, self.fmt(**border, bold=True))
             return
         ws.write(r, c, self.req.values.get(f.id), self.fmt(**border, locked=False, bg_color=INPUT_TINT))
-        validation = self._validation(f)
-        if validation:
-            ws.data_validation(r, c, r, c, validation)
+        ws.data_validation(r, c, r, c, self._validation(f))
 
     def _num_format(self, f: Field) -> str:
         """A total is shown like its parts: whole numbers for counts, two decimals for amounts."""
@@ -329,7 +327,7 @@ class _TemplateWriter:
             return unit.code if unit else ""
         return None
 
-    def _validation(self, f: Field) -> dict[str, Any] | None:
+    def _validation(self, f: Field) -> dict[str, Any]:
         title, message = VALIDATION_TEXT["text" if f.type == "unit" and not self.req.roster else f.type]
         v: dict[str, Any] = {
             "input_title": title,

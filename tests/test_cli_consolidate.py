@@ -27,6 +27,24 @@ def run(*args: object) -> Result:
     return CliRunner().invoke(main, [str(a) for a in args])
 
 
+def consolidate_samples(summary: Path, report: Path) -> Result:
+    """The demo's run: the sample inbox with its roster, period and deadline."""
+    return run(
+        "consolidate",
+        INBOX,
+        "-o",
+        summary,
+        "--roster",
+        ROSTER,
+        "--period",
+        "2024-6T",
+        "--deadline",
+        "2024-06-10",
+        "--report",
+        report,
+    )
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -39,20 +57,7 @@ def snapshot(folder: Path) -> dict[str, str]:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path, dict[str, str]]:
     out = tmp_path_factory.mktemp("out")
     before = snapshot(INBOX)
-    result = run(
-        "consolidate",
-        INBOX,
-        "-o",
-        out / "tong-hop.xlsx",
-        "--roster",
-        ROSTER,
-        "--period",
-        "2024-6T",
-        "--deadline",
-        "2024-06-10",
-        "--report",
-        out / "bao-cao.json",
-    )
+    result = consolidate_samples(out / "tong-hop.xlsx", out / "bao-cao.json")
     return result, out, before
 
 
@@ -127,20 +132,7 @@ def test_inbox_is_unchanged(demo: tuple[Result, Path, dict]) -> None:
 
 def test_second_run_gives_the_same_report(demo: tuple[Result, Path, dict], tmp_path: Path) -> None:
     _, out, _ = demo
-    again = run(
-        "consolidate",
-        INBOX,
-        "-o",
-        tmp_path / "b.xlsx",
-        "--roster",
-        ROSTER,
-        "--period",
-        "2024-6T",
-        "--deadline",
-        "2024-06-10",
-        "--report",
-        tmp_path / "b.json",
-    )
+    again = consolidate_samples(tmp_path / "b.xlsx", tmp_path / "b.json")
     assert again.exit_code == 1
     assert (tmp_path / "b.json").read_bytes() == (out / "bao-cao.json").read_bytes()
 
