@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -37,9 +36,10 @@ from .reader import (
 )
 from .roster import Unit, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
+from .workers import Failed, Limits
+from .workers import run as workers_run
 
-PARALLEL_THRESHOLD = 64  # below this many files, one process is faster than starting workers
-CHUNK_LIMIT = 64  # files per task sent to a worker: small enough that the workers finish together
+BATCH_LIMIT = 64  # files per batch sent to a worker: small enough that the workers finish together
 Progress = Callable[[int], None]
 
 
@@ -50,6 +50,7 @@ class Options:
     deadline: date | None = None
     password: str | None = None
     workers: int | None = None  # None: as many as the machine has cores
+    limits: Limits = field(default_factory=Limits)  # time and memory for reading one file
     strict_roster: bool = True  # reject units that are not on the roster (when one is given)
 
 
@@ -137,6 +138,9 @@ def _read_one(
         return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
     except OSError as exc:
         return _reject(FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}.")
+    except MemoryError:
+        record = FileRecord(path=rel, sha256=_sha(path))
+        return _reject(record, "file_too_large", _too_much_memory(options.limits))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a Rust panic in calamine arrives as a BaseException
@@ -235,33 +239,65 @@ def _start_worker(options: Options) -> None:
     _worker_lookups = (options, _Lookups(options.roster))
 
 
-def _read_in_worker(path: Path, rel: str, root: Path) -> _Outcome:
+def _read_in_worker(task: tuple[Path, str, Path]) -> _Outcome:
     assert _worker_lookups is not None
     options, lookups = _worker_lookups
-    return _read_one(path, rel, root, options, lookups)
+    return _read_one(*task, options, lookups)
 
 
 def _read_all(
-    files: list[tuple[Path, str]], root: Path, options: Options, progress: Progress | None
+    files: list[tuple[Path, str, Path]], options: Options, progress: Progress | None
 ) -> list[_Outcome]:
-    workers = options.workers or os.cpu_count() or 1
-    if workers <= 1 or len(files) < PARALLEL_THRESHOLD:
-        outcomes = []
-        lookups = _Lookups(options.roster)
-        for path, rel in files:
-            outcomes.append(_read_one(path, rel, root, options, lookups))
-            if progress:
-                progress(1)
-        return outcomes
-    chunk = max(1, min(CHUNK_LIMIT, len(files) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker, initargs=(options,)) as pool:
-        results = pool.map(_read_in_worker, *zip(*files, strict=True), [root] * len(files), chunksize=chunk)
-        outcomes = []
-        for outcome in results:  # map keeps the input order: the result does not depend on timing
-            outcomes.append(outcome)
-            if progress:
-                progress(1)
-        return outcomes
+    """Read every (path, path as shown, inbox) in capped worker processes, even a single file: a
+    damaged file can abort or hang the parser, and must not take the run with it. Outcomes come
+    in the order of `files`."""
+    if not files:
+        return []
+    workers = min(options.workers or os.cpu_count() or 1, len(files))
+    outcomes: list[_Outcome | None] = [None] * len(files)
+    done = workers_run(
+        _read_in_worker,
+        files,
+        workers=workers,
+        limits=options.limits,
+        setup=_start_worker,
+        setup_args=(options,),
+        batch_size=max(1, min(BATCH_LIMIT, len(files) // (workers * 8))),
+    )
+    for index, outcome in done:
+        if isinstance(outcome, Failed):
+            outcome = _failed(*files[index][:2], outcome, options.limits)
+        outcomes[index] = outcome
+        if progress:
+            progress(1)
+    return outcomes  # type: ignore[return-value]  # every index was filled
+
+
+def _failed(path: Path, rel: str, failure: Failed, limits: Limits) -> _Outcome:
+    """The file that killed or stalled its reading worker."""
+    record = FileRecord(path=rel, sha256=_sha(path))
+    if failure.kind == "timeout":
+        return _reject(
+            record,
+            "corrupt_file",
+            f"Đọc tệp quá {limits.seconds:g} giây vẫn chưa xong nên đã dừng: tệp có thể bị hỏng. "
+            "Hãy mở thử tệp, lưu lại rồi gửi lại.",
+        )
+    if failure.kind == "memory":
+        return _reject(record, "file_too_large", _too_much_memory(limits))
+    return _reject(
+        record,
+        "corrupt_file",
+        f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp ({failure.detail}).",
+    )
+
+
+def _too_much_memory(limits: Limits) -> str:
+    limit = f"{(limits.memory or 0) >> 20} MB" if limits.memory else "giới hạn"
+    return (
+        f"Đọc tệp cần nhiều bộ nhớ hơn mức cho phép ({limit}): tệp quá lớn hoặc bị hỏng "
+        "(có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
+    )
 
 
 def _deadline_end(deadline: date) -> datetime:
@@ -271,14 +307,14 @@ def _deadline_end(deadline: date) -> datetime:
 
 def consolidate(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
     """Read every file under `inbox` and consolidate; the inbox is only read."""
-    files = find_files(inbox)
-    return _combine(_read_all(files, inbox.resolve(), options, progress), options)
+    root = inbox.resolve()
+    files = [(path, rel, root) for path, rel in find_files(inbox)]
+    return _combine(_read_all(files, options, progress), options)
 
 
 def check_files(paths: list[Path], options: Options) -> Consolidation:
     """Read and check single workbooks, as a unit does before sending."""
-    lookups = _Lookups(options.roster)
-    return _combine([_read_one(p, p.name, p.parent.resolve(), options, lookups) for p in paths], options)
+    return _combine(_read_all([(p, p.name, p.parent.resolve()) for p in paths], options, None), options)
 
 
 def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:

@@ -54,6 +54,7 @@ from mttq_xlsx.periods import parse_period
 from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+from mttq_xlsx.workers import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inbox"
@@ -70,8 +71,8 @@ ROSTER = tuple(read_roster(ROOT / "samples" / "don-vi.csv"))
 EXAMPLES = int(os.environ.get("MTTQ_FUZZ_EXAMPLES", "1000"))  # per format
 SECONDS = float(os.environ.get("MTTQ_FUZZ_SECONDS", "20"))  # per format, wall clock
 RANDOM = os.environ.get("MTTQ_FUZZ_RANDOM") == "1"
-TIME_LIMIT = 5.0  # seconds for one input (a real one takes < 0.3 s): past it, a hang
-REGRESSION_TIME_LIMIT = 3.0  # the regression files that hang cost this much each
+READ_LIMIT = 2.0  # seconds the reader gives one file (a real one takes < 0.3 s) before rejecting it
+TIME_LIMIT = READ_LIMIT + 3.0  # for one input in the child: past it, the run itself hung
 MEMORY_LIMIT = 2 << 30  # bytes of heap for the child reading one input
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the isolation harness needs fork()")
@@ -117,7 +118,7 @@ def run_isolated(path: Path, timeout: float = TIME_LIMIT, memory: int = MEMORY_L
                 resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
                 payload: dict[str, Any]
                 try:
-                    record = check_files([path], Options()).files[0]
+                    record = check_files([path], Options(limits=Limits(seconds=READ_LIMIT))).files[0]
                     payload = {"kind": "ok", "status": record.status, "reason": record.reason}
                 except BaseException as exc:  # a Rust panic is a BaseException
                     frames = traceback.extract_tb(exc.__traceback__)
@@ -190,29 +191,10 @@ class KnownBug:
 # inputs that hit one and goes on looking for new ones; regression files named after one are strict
 # xfails. Remove an entry once the bug is fixed.
 KNOWN_BUGS: dict[str, KnownBug] = {
-    "memory": KnownBug(
-        "bug: a few damaged bytes in an .xls make calamine allocate gigabytes: the process aborts "
-        "(“memory allocation of N bytes failed”) or runs for seconds in GBs; nothing bounds memory",
-        lambda o: (
-            (o.kind == "signal" and "memory allocation" in o.stderr)
-            or (o.kind == "exception" and o.error == "MemoryError")
-        ),
-    ),
-    "calamine_hang": KnownBug(
-        "bug: python-calamine never returns on some damaged .ods (a chunk cut out of content.xml): "
-        "CalamineWorkbook.from_filelike in reader._open spins for minutes, so the whole run hangs",
-        lambda o: o.kind == "timeout" and _innermost(o.stderr).startswith("reader.py"),
-    ),
+    # none open. Fixed: "memory" (a damaged .xls made calamine abort or take gigabytes) and
+    # "calamine_hang" (a damaged .ods made it spin for minutes): files are now read in worker
+    # processes with a memory cap and a time limit (mttq_xlsx/workers.py), and rejected cleanly.
 }
-
-
-def _innermost(stack: str) -> str:
-    """'file.py:function' of the innermost frame of a faulthandler dump ('' if none)."""
-    for line in stack.splitlines():
-        found = re.match(r'\s*File "([^"]+)", line \d+ in (\S+)', line)
-        if found:
-            return f"{Path(found[1]).name}:{found[2]}"
-    return ""
 
 
 def known_bug(outcome: Outcome) -> str | None:
@@ -372,7 +354,7 @@ def _regression_files() -> list[Any]:
 @pytest.mark.parametrize("path", _regression_files())
 def test_regression_inputs(path: Path) -> None:
     """Every input the fuzzer ever broke the reader with is now accepted or rejected cleanly, in time."""
-    outcome = run_isolated(path, timeout=REGRESSION_TIME_LIMIT)
+    outcome = run_isolated(path)
     assert problem(outcome) is None, outcome.describe()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import hashlib
 import json
 import os
 import random
@@ -55,6 +56,7 @@ from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.report import report_dict, write_report
 from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
 from mttq_xlsx.summary import write_summary
+from mttq_xlsx.workers import Limits
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
@@ -788,9 +790,7 @@ def far_cell_xlsx(target: Path) -> Path:
 
 FAR_CELL_BUG = pytest.mark.xfail(
     strict=True,
-    reason="bug: xls: calamine allocates the whole area of one far cell (about 1.2 GB) before the "
-    "reader can check the sheet's size; ods: rejected as corrupt_file 'Cannot detect file format' "
-    "instead of file_too_large",
+    reason="bug: ods: rejected as corrupt_file 'Cannot detect file format' instead of file_too_large",
 )
 
 
@@ -798,7 +798,7 @@ FAR_CELL_BUG = pytest.mark.xfail(
     "name",
     [
         "far-cell.xlsx",
-        pytest.param("far-cell.xls", marks=FAR_CELL_BUG),
+        "far-cell.xls",
         pytest.param("far-cell.ods", marks=FAR_CELL_BUG),
     ],
 )
@@ -1047,6 +1047,41 @@ def test_disk_full_while_writing_the_json_report(
     monkeypatch.undo()
     assert_fatal_in_vietnamese(result, "ổ đĩa đã đầy")
     assert report.read_text(encoding="utf-8") == '{"cu": true}\n'
+
+
+# ====================================================================== files that kill the parser
+REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+PARSER_KILLERS = {  # fuzz-found files: calamine spins for minutes / asks for gigabytes and aborts
+    "hang.ods": REGRESSIONS / "calamine_hang-d3ac21714f71.ods",
+    "memory-1.xls": REGRESSIONS / "memory-26854903c675.xls",
+    "memory-2.xls": REGRESSIONS / "memory-8af5e96ac544.xls",
+}
+
+
+def test_a_file_that_hangs_or_aborts_the_parser_is_rejected_and_the_run_goes_on(tmp_path: Path) -> None:
+    inbox = make_inbox(tmp_path, {**PARSER_KILLERS, "Trang Dinh.xls": XLS, "Lang Son.xlsx": XLSX})
+    with time_limit(60):  # before worker processes, this run hung for minutes, or pytest died
+        result = consolidate(inbox, Options(period=PERIOD, workers=2, limits=Limits(seconds=2)))
+    report = accounted(result, inbox)
+    hang = record_of(result, "hang.ods")
+    assert (hang.status, hang.reason) == (REJECTED, "corrupt_file")
+    assert "quá 2 giây" in hang.message
+    assert hang.sha256 == hashlib.sha256(PARSER_KILLERS["hang.ods"].read_bytes()).hexdigest()
+    for name in ("memory-1.xls", "memory-2.xls"):
+        record = record_of(result, name)
+        assert (record.status, record.reason) == (REJECTED, "file_too_large"), record.message
+        assert "bộ nhớ" in record.message
+    assert sorted(report["units"]) == ["178", "180"]
+
+
+def test_a_file_that_asks_for_gigabytes_is_refused_within_the_memory_cap(tmp_path: Path) -> None:
+    inbox = make_inbox(tmp_path, {"memory.xls": PARSER_KILLERS["memory-1.xls"], "Trang Dinh.xls": XLS})
+    run = consolidate_in_child(inbox)
+    assert run.returncode == 0, run.stderr[-800:]
+    assert run.file("memory.xls")["reason"] == "file_too_large"
+    assert run.file("Trang Dinh.xls")["status"] == ACCEPTED
+    assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+    assert "memory allocation" not in run.stderr  # the parser's last words stay in the worker's log
 
 
 # ====================================================================== check, one unit's view
