@@ -1,8 +1,3 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("mttq-xlsx")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+__version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here

@@ -19,8 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vietnam_provinces import Province, VietNamDivisionType, Ward
+if TYPE_CHECKING:  # imported where needed: only rosters made from the official list need it
+    from vietnam_provinces import Province, Ward
 
 from mttq_xlsx.errors import OutputError, RosterError
 from mttq_xlsx.output import reason
@@ -38,10 +40,10 @@ __all__ = [
 COLUMNS: tuple[str, ...] = ("code", "name", "parent_code", "kind")
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name")
 
-_KIND_BY_DIVISION_TYPE: dict[VietNamDivisionType, str] = {
-    VietNamDivisionType.XA: "xa",
-    VietNamDivisionType.PHUONG: "phuong",
-    VietNamDivisionType.DAC_KHU: "dac_khu",
+_KIND_BY_DIVISION_TYPE: dict[str, str] = {  # vietnam_provinces.VietNamDivisionType member names
+    "XA": "xa",
+    "PHUONG": "phuong",
+    "DAC_KHU": "dac_khu",
 }
 
 # Prefixes a user may put before a province name ("Tỉnh Lạng Sơn", "TP. Hồ Chí Minh"),
@@ -94,6 +96,8 @@ def _kind_key(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _provinces() -> tuple[Province, ...]:
+    from vietnam_provinces import Province
+
     return tuple(sorted(Province.iter_all(), key=lambda p: int(p.code)))
 
 
@@ -104,6 +108,8 @@ def _province_by_key() -> dict[str, Province]:
 
 @lru_cache(maxsize=1)
 def _communes_by_province() -> dict[int, tuple[Unit, ...]]:
+    from vietnam_provinces import Ward
+
     grouped: dict[int, list[Ward]] = {}
     for ward in Ward.iter_all():
         grouped.setdefault(int(ward.province_code), []).append(ward)
@@ -113,7 +119,8 @@ def _communes_by_province() -> dict[int, tuple[Unit, ...]]:
                 code=f"{int(ward.code):05d}",  # official codes are zero-padded
                 name=unicodedata.normalize("NFC", ward.name),
                 parent_code=f"{province_code:02d}",
-                kind=_KIND_BY_DIVISION_TYPE.get(ward.division_type) or _kind_key(ward.division_type.value),
+                kind=_KIND_BY_DIVISION_TYPE.get(ward.division_type.name)
+                or _kind_key(ward.division_type.value),
             )
             for ward in sorted(wards, key=lambda w: int(w.code))
         )
@@ -140,6 +147,8 @@ def _find_province(province: str) -> Province:
         if found is not None:
             return found
         if key in _PROVINCE_ALIASES:
+            from vietnam_provinces import Province
+
             return Province.from_code(_PROVINCE_ALIASES[key])  # type: ignore[arg-type]
         close = difflib.get_close_matches(key, list(by_key), n=3) if key else []
         if close:
