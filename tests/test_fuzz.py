@@ -7,15 +7,16 @@ Three parts:
   the totals are the sums of the accepted submissions; rejected and superseded files add nothing.
 * A byte-mutation fuzzer over three real filled workbooks (xlsx, xls, ods made by LibreOffice):
   bytes flipped, cut, inserted, deleted or duplicated, and for the zip formats also inside an
-  inflated XML part, re-zipped. Each input goes through `check_files` in a forked copy of this
-  process (the library already imported), so a Rust abort, an allocation failure or a hang is
-  seen and reported instead of taking pytest down; the child has a memory cap and a time limit.
+  inflated XML part, re-zipped. Inputs go in batches of BATCH through one `check_files` run
+  (whose reading workers must contain whatever a file does) in a forked copy of this process (the
+  library already imported), so anything that escapes them, a crash or a hang of the run, is seen
+  and reported instead of taking pytest down; the child has a memory cap and a time limit.
 * Regression inputs: every file under `tests/regressions/` (inputs the fuzzer found) is read the
   same way. A file named `<bug>-<sha>.<ext>` for a bug still listed in KNOWN_BUGS is a strict
   xfail; when the bug is fixed, drop it from KNOWN_BUGS.
 
 Budget: about a minute on a 2-core machine. `MTTQ_FUZZ_EXAMPLES` sets the number of fuzzed inputs
-per format (default 1000), `MTTQ_FUZZ_SECONDS` the wall-clock cap per format (default 20);
+per format (default 2000), `MTTQ_FUZZ_SECONDS` the wall-clock cap per format (default 20);
 `MTTQ_FUZZ_RANDOM=1` explores new inputs (CI uses a fixed, derandomized sequence), and
 `MTTQ_FUZZ_SAVE` the folder where a failing input is written (default: a temp folder). Run with
 `-s` to see the figures: inputs tried, time, outcomes, known-bug hits.
@@ -68,11 +69,12 @@ STATUSES = {ACCEPTED, REJECTED, SUPERSEDED, IGNORED}
 PERIOD = parse_period("2024-6T")
 ROSTER = tuple(read_roster(ROOT / "samples" / "don-vi.csv"))
 
-EXAMPLES = int(os.environ.get("MTTQ_FUZZ_EXAMPLES", "1000"))  # per format
+EXAMPLES = int(os.environ.get("MTTQ_FUZZ_EXAMPLES", "2000"))  # per format
 SECONDS = float(os.environ.get("MTTQ_FUZZ_SECONDS", "20"))  # per format, wall clock
 RANDOM = os.environ.get("MTTQ_FUZZ_RANDOM") == "1"
 READ_LIMIT = 2.0  # seconds the reader gives one file (a real one takes < 0.3 s) before rejecting it
-TIME_LIMIT = READ_LIMIT + 3.0  # for one input in the child: past it, the run itself hung
+TIME_LIMIT = 3.0  # for the child's run beyond READ_LIMIT per file: past it, the run itself hung
+BATCH = 8  # mutated files read together in one run
 MEMORY_LIMIT = 2 << 30  # bytes of heap for the child reading one input
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the isolation harness needs fork()")
@@ -83,13 +85,13 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the isolation h
 class Outcome:
     """What reading one file did, seen from outside the process that read it."""
 
-    kind: str  # "ok" | "exception" | "signal" | "timeout" | "no_result"
+    kind: str  # "ok" | "exception" | "signal" | "timeout" | "no_result" (the last four: of the whole run)
     status: str = ""  # of the file, when kind == "ok"
     reason: str = ""
     error: str = ""  # exception type name, or signal name
     message: str = ""
     frames: tuple[str, ...] = ()  # "file.py:function" of the traceback, innermost last
-    seconds: float = 0.0
+    seconds: float = 0.0  # of the whole run the file was read in
     stderr: str = ""
 
     def describe(self) -> str:
@@ -100,8 +102,10 @@ class Outcome:
         return f"{self.kind} {self.error}: {first[0][:200] if first else ''} ({' > '.join(self.frames[-4:])})"
 
 
-def run_isolated(path: Path, timeout: float = TIME_LIMIT, memory: int = MEMORY_LIMIT) -> Outcome:
-    """`check_files([path])` in a forked child with a heap cap; a crash or hang is reported, not suffered."""
+def run_isolated(paths: list[Path], memory: int = MEMORY_LIMIT) -> list[Outcome]:
+    """`check_files(paths)` in a forked child with a heap cap: one Outcome per path, or, when the
+    run itself crashed or hung, that one Outcome for every path (reported, not suffered)."""
+    timeout = TIME_LIMIT + READ_LIMIT * len(paths)  # even if every file stalls its worker
     read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -118,8 +122,8 @@ def run_isolated(path: Path, timeout: float = TIME_LIMIT, memory: int = MEMORY_L
                 resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
                 payload: dict[str, Any]
                 try:
-                    record = check_files([path], Options(limits=Limits(seconds=READ_LIMIT))).files[0]
-                    payload = {"kind": "ok", "status": record.status, "reason": record.reason}
+                    records = check_files(paths, Options(limits=Limits(seconds=READ_LIMIT))).files
+                    payload = {"kind": "ok", "files": [[r.status, r.reason] for r in records]}
                 except BaseException as exc:  # a Rust panic is a BaseException
                     frames = traceback.extract_tb(exc.__traceback__)
                     payload = {
@@ -158,23 +162,26 @@ def run_isolated(path: Path, timeout: float = TIME_LIMIT, memory: int = MEMORY_L
         err.seek(0)
         stderr = err.read(16000).decode("utf-8", "replace")  # the head: panic text, innermost frames
     if timed_out:
-        return Outcome("timeout", error=f"over {timeout:g} s", seconds=seconds, stderr=stderr)
+        return [Outcome("timeout", error=f"over {timeout:g} s", seconds=seconds, stderr=stderr)] * len(paths)
     if os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
-        return Outcome("signal", error=name, seconds=seconds, stderr=stderr)
+        return [Outcome("signal", error=name, seconds=seconds, stderr=stderr)] * len(paths)
     if not chunks:
-        return Outcome("no_result", seconds=seconds, stderr=stderr)
+        return [Outcome("no_result", seconds=seconds, stderr=stderr)] * len(paths)
     data = json.loads(b"".join(chunks))
-    data["frames"] = tuple(data.get("frames", ()))
-    return Outcome(**data, seconds=seconds, stderr=stderr)
+    if data["kind"] != "ok":
+        data["frames"] = tuple(data.get("frames", ()))
+        return [Outcome(**data, seconds=seconds, stderr=stderr)] * len(paths)
+    return [Outcome("ok", status, reason, seconds=seconds) for status, reason in data["files"]]
 
 
 def problem(outcome: Outcome) -> str | None:
-    """Why an outcome breaks the contract, or None: accepted, or rejected with a known code, in time."""
+    """Why an outcome breaks the contract, or None: accepted (or superseded by another accepted
+    file of the batch for the same unit), or rejected with a known code, in time."""
     if outcome.kind != "ok":
         return outcome.describe()
-    if outcome.status not in (ACCEPTED, REJECTED):
-        return f"status {outcome.status!r} for a lone spreadsheet file"
+    if outcome.status not in (ACCEPTED, SUPERSEDED, REJECTED):
+        return f"status {outcome.status!r} for a spreadsheet file"
     if outcome.status == REJECTED and outcome.reason not in REJECTION_CODES:
         return f"unknown rejection code {outcome.reason!r}"
     return None
@@ -290,51 +297,57 @@ FUZZ_FIGURES: dict[str, dict[str, Any]] = {}
 
 @pytest.mark.parametrize("fmt", sorted(SEEDS))
 def test_fuzz_mutated_workbooks(fmt: str, tmp_path: Path) -> None:
-    """No mutation of a real workbook crashes, hangs or escapes the known rejection codes."""
-    target = tmp_path / f"fuzzed.{fmt}"
+    """No mutation of a real workbook crashes, hangs or escapes the known rejection codes.
+
+    Each example is a batch of BATCH mutated files read in one `check_files` run, as an inbox is:
+    the reading workers must contain whatever one file does, and the batch costs one fork."""
+    targets = [tmp_path / f"fuzzed-{i}.{fmt}" for i in range(BATCH)]
     outcomes: collections.Counter[str] = collections.Counter()
     started = time.perf_counter()
     slowest = [0.0]
-    last = [started]  # when the last real input finished (examples past the budget are no-ops)
+    last = [started]  # when the last real batch finished (examples past the budget are no-ops)
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=max(1, EXAMPLES // BATCH),
         deadline=None,
         database=None,
         derandomize=not RANDOM,
         suppress_health_check=list(HealthCheck),
         print_blob=True,
     )
-    @given(case=fuzz_cases(fmt))
-    def one_input(case: tuple[str, str, list[tuple]]) -> None:
+    @given(cases=st.lists(fuzz_cases(fmt), min_size=BATCH, max_size=BATCH))
+    def one_batch(cases: list[tuple[str, str, list[tuple]]]) -> None:
         if time.perf_counter() - started > SECONDS:
             return  # the wall-clock budget is spent: the remaining examples are no-ops
-        data = build(fmt, case)
-        target.write_bytes(data)
-        outcome = run_isolated(target)
-        slowest[0] = max(slowest[0], outcome.seconds)
-        bug = known_bug(outcome)
-        if bug:
-            outcomes[f"known bug: {bug}"] += 1
-            last[0] = time.perf_counter()
-            return
-        what = problem(outcome)
-        if what:
-            outcomes["NEW FAILURE"] += 1
-            saved = _save_failure(data, fmt, what)
-            raise AssertionError(
-                f"{fmt} input {case[0]} {case[1]} broke the contract: {what}\nsaved as {saved}: move it to "
-                "tests/regressions/<bug>-<sha>.<ext> and add the bug to KNOWN_BUGS (or fix it)"
-            )
-        outcomes[f"{outcome.status} {outcome.reason}".strip()] += 1
+        inputs = [build(fmt, case) for case in cases]
+        for target, data in zip(targets, inputs, strict=True):
+            target.write_bytes(data)
+        results = run_isolated(targets)
+        slowest[0] = max(slowest[0], results[0].seconds)
+        for case, data, outcome in zip(cases, inputs, results, strict=True):
+            bug = known_bug(outcome)
+            if bug:
+                outcomes[f"known bug: {bug}"] += 1
+                continue
+            what = problem(outcome)
+            if what:
+                outcomes["NEW FAILURE"] += 1
+                saved = [_save_failure(other, fmt, what) for other in inputs] if outcome.kind != "ok" else []
+                saved.insert(0, _save_failure(data, fmt, what))
+                raise AssertionError(
+                    f"{fmt} input {case[0]} {case[1]} broke the contract: {what}\nsaved as {saved[0]} "
+                    f"(with the rest of its batch when the whole run broke: {len(saved) - 1}): move it to "
+                    "tests/regressions/<bug>-<sha>.<ext> and add the bug to KNOWN_BUGS (or fix it)"
+                )
+            outcomes[f"{outcome.status} {outcome.reason}".strip()] += 1
         last[0] = time.perf_counter()
 
-    one_input()
+    one_batch()
     elapsed = last[0] - started
     tried = sum(outcomes.values())
     FUZZ_FIGURES[fmt] = {"inputs": tried, "seconds": round(elapsed, 1), "outcomes": dict(outcomes)}
     print(
-        f"\nfuzz {fmt}: {tried} inputs in {elapsed:.1f} s (slowest {slowest[0]:.2f} s); "
+        f"\nfuzz {fmt}: {tried} inputs in {elapsed:.1f} s (slowest batch of {BATCH}: {slowest[0]:.2f} s); "
         + ", ".join(f"{k}: {v}" for k, v in outcomes.most_common())
     )
     assert tried > 0
@@ -354,7 +367,7 @@ def _regression_files() -> list[Any]:
 @pytest.mark.parametrize("path", _regression_files())
 def test_regression_inputs(path: Path) -> None:
     """Every input the fuzzer ever broke the reader with is now accepted or rejected cleanly, in time."""
-    outcome = run_isolated(path)
+    (outcome,) = run_isolated([path])
     assert problem(outcome) is None, outcome.describe()
 
 
