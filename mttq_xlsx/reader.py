@@ -6,6 +6,7 @@ read. Anything that makes the file unusable is raised as `Rejected` with a stabl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -69,8 +70,8 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     """Read `path`; raises Rejected (with the FileRecord filled as far as known) on failure."""
     record, data = file_record(path, rel)
     data = _decrypt_if_needed(data, options.password)
-    archive = _Archive(data)  # the zip directory, read once for the timestamp and the size check
-    saved_at = _saved_at(data, archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    archive = _Archive(data)  # the container, read once for the timestamp and the raw checks
+    saved_at = _saved_at(archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     record.saved_at = saved_at
     workbook = _open(data, archive)
     meta, fmap = _read_meta(workbook)
@@ -251,18 +252,29 @@ def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
 
 
 class _Archive:
-    """A zip container's directory, read once; `error` is what opening it raised, if anything."""
+    """The file's container, read once: a zip's directory (`error` is what opening it raised, if
+    anything), or an OLE file's summary information and BIFF Workbook stream (empty if damaged)."""
 
     def __init__(self, data: bytes) -> None:
         self.zip: zipfile.ZipFile | None = None
         self.error: Exception | None = None
-        # xlsx only: cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
+        self.summary = b""
+        self.workbook = b""
+        # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
         self.error_cells: rawcells.ErrorCells = {}
         if data.startswith(ZIP_MAGIC):
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
             except Exception as exc:  # raised again where the size check reads the directory
                 self.error = exc
+        elif data.startswith(OLE_MAGIC):
+            import olefile
+
+            with contextlib.suppress(Exception), olefile.OleFileIO(io.BytesIO(data)) as ole:
+                if ole.exists("\x05SummaryInformation"):
+                    self.summary = ole.openstream("\x05SummaryInformation").read(1 << 16)
+                if ole.exists("Workbook"):
+                    self.workbook = ole.openstream("Workbook").read()
 
 
 def _check_zip(archive: _Archive) -> None:
@@ -299,13 +311,15 @@ def _too_many_cells(cells: int, sheet: str) -> str:
 
 
 def _check_cell_area(archive: _Archive) -> None:
-    """Refuse an xlsx whose sheets span more cells than a report can have, before calamine
+    """Refuse a workbook whose sheets span more cells than a report can have, before calamine
     allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB), and
-    note the cells holding an error value."""
+    note the cells holding an error value. xlsx: the worksheet parts; ods: content.xml."""
     assert archive.zip is not None
     errors: rawcells.ErrorCells = {}  # by xlsx worksheet part until the parts' sheet names are known
     for info in archive.zip.infolist():
-        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+        if info.filename == "content.xml":
+            _take(rawcells.scan_ods(_read_part(archive, info), MAX_CELLS), archive)
+        elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
             area, cells = rawcells.xlsx_sheet(_read_part(archive, info))
             if area > MAX_CELLS:
                 sheet = _sheet_names(archive).get(info.filename, info.filename)
@@ -327,6 +341,14 @@ def _read_part(archive: _Archive, info: zipfile.ZipInfo) -> bytes:
     if len(xml) > MAX_UNCOMPRESSED:
         raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
     return xml
+
+
+def _take(found: rawcells.RawCells, archive: _Archive) -> None:
+    """Refuse what a raw scan found too large; keep the error cells it found."""
+    if found.too_large:
+        sheet, cells = next(iter(found.too_large.items()))
+        raise Rejected("file_too_large", _too_many_cells(cells, sheet))
+    archive.error_cells = found.errors
 
 
 def _sheet_names(archive: _Archive) -> dict[str, str]:
@@ -353,12 +375,15 @@ def _error_value_issues(archive: _Archive, sub: Submission, rel: str) -> list[Is
     for field_id, (sheet, cell) in sub.cells.items():
         errors = archive.error_cells.get(sheet, {})
         if cell in errors and sub.values.get(field_id) is None:
+            shown = errors[cell]
+            if excel := rawcells.excel_error(shown):
+                shown = f"{shown} (trong Excel: {excel})"
             issues.append(
                 Issue(
                     ERROR,
                     rel,
                     "error_value",
-                    f"Ô {sheet}!{cell} chứa giá trị lỗi {errors[cell]} thay vì số liệu; "
+                    f"Ô {sheet}!{cell} chứa giá trị lỗi {shown} thay vì số liệu; "
                     "hãy sửa công thức hoặc nhập số.",
                     sub.unit_code,
                     "",
@@ -374,7 +399,9 @@ def _open(data: bytes, archive: _Archive) -> CalamineWorkbook:
     if data.startswith(ZIP_MAGIC):
         _check_zip(archive)
         _check_cell_area(archive)
-    elif not data.startswith(OLE_MAGIC):
+    elif data.startswith(OLE_MAGIC):
+        _take(rawcells.scan_xls(archive.workbook, MAX_CELLS), archive)
+    else:
         raise Rejected(
             "corrupt_file" if data else "empty_file",
             "Tệp rỗng." if not data else "Tệp không phải bảng tính Excel/ODS hoặc đã bị hỏng.",
@@ -502,13 +529,11 @@ def _restore_escapes(field_id: str) -> str:
     return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", field_id)
 
 
-def _saved_at(data: bytes, archive: _Archive | None = None) -> datetime | None:
+def _saved_at(archive: _Archive) -> datetime | None:
     """The workbook's own last-saved time (xlsx docProps, ods meta.xml, xls summary info)."""
     try:
-        if data.startswith(ZIP_MAGIC):
-            zf = (archive or _Archive(data)).zip
-            if zf is None:
-                return None
+        if archive.zip is not None:
+            zf = archive.zip
             names = set(zf.namelist())
             for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
                 if part in names and zf.getinfo(part).file_size < 1 << 20:
@@ -516,12 +541,8 @@ def _saved_at(data: bytes, archive: _Archive | None = None) -> datetime | None:
                     for el in root.iter():
                         if el.tag.endswith("}" + tag) and el.text:
                             return _parse_timestamp(el.text)
-        elif data.startswith(OLE_MAGIC):
-            import olefile
-
-            with olefile.OleFileIO(io.BytesIO(data)) as ole:
-                if ole.exists("\x05SummaryInformation"):
-                    return _ole_last_saved(ole.openstream("\x05SummaryInformation").read(1 << 16))
+        elif archive.summary:
+            return _ole_last_saved(archive.summary)
     except Exception:  # a missing or odd timestamp falls back to the file's mtime
         return None
     return None

@@ -358,13 +358,20 @@ def test_fuzz_mutated_workbooks(fmt: str, tmp_path: Path) -> None:
     assert tried > 0
 
 
+# Inputs of a class still open that the reader now refuses before calamine opens them: they pass.
+REFUSED_UP_FRONT = {
+    "memory-8af5e96ac544.xls",  # its DIMENSIONS record, rows inverted, would make calamine reserve 858 GB
+}
+
+
 def _regression_files() -> list[Any]:
     params = []
     for path in sorted(REGRESSIONS.glob("*")):
         if path.suffix.lower() not in {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}:
             continue
         bug = path.name.split("-", 1)[0]
-        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[bug].reason)] if bug in KNOWN_BUGS else []
+        known = bug in KNOWN_BUGS and path.name not in REFUSED_UP_FRONT
+        marks = [pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[bug].reason)] if known else []
         params.append(pytest.param(path, id=path.name, marks=marks))
     return params
 

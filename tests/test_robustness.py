@@ -731,18 +731,8 @@ def test_pasted_values_are_flagged_and_never_miscounted(edited: Edited, name: st
     assert {f: values[f] for f in TYPED_TEXT} == TYPED_TEXT
 
 
-ERROR_VALUE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: in xls and ods, #DIV/0!, #N/A and #NUM! read as blank cells (python-calamine's to_python "
-    "turns error values into ''; only xlsx is looked at raw): the unit's figure disappears with no issue",
-)
-
-
 @pytest.mark.libreoffice
-@pytest.mark.parametrize(
-    "name",
-    [PASTED[0], *(pytest.param(n, marks=ERROR_VALUE_BUG) for n in PASTED[1:])],
-)
+@pytest.mark.parametrize("name", PASTED)
 def test_error_values_are_reported(edited: Edited, name: str) -> None:
     result = pasted_result(edited.files[name])
     for field_id in PASTED_FORMULAS:
@@ -786,22 +776,7 @@ def far_cell_xlsx(target: Path) -> Path:
     return rezip(XLSX, target, {part: lambda xml: xml.replace(b"</sheetData>", extra)})
 
 
-FAR_CELL_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="bug: xls: calamine allocates the whole area of one far cell (about 1.2 GB) before the "
-    "reader can check the sheet's size; ods: rejected as corrupt_file 'Cannot detect file format' "
-    "instead of file_too_large",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "far-cell.xlsx",
-        pytest.param("far-cell.xls", marks=FAR_CELL_BUG),
-        pytest.param("far-cell.ods", marks=FAR_CELL_BUG),
-    ],
-)
+@pytest.mark.parametrize("name", ["far-cell.xlsx", "far-cell.xls", "far-cell.ods"])
 def test_cell_count_bomb_is_refused_without_exhausting_memory(
     name: str, request: Any, tmp_path: Path
 ) -> None:
