@@ -88,8 +88,10 @@ def scan_xls(stream: bytes, limit: int) -> RawCells:
     found = RawCells()
     with contextlib.suppress(Exception):
         errors = _xls_may_hold_errors(stream)
-        for name, offset in _xls_sheets(stream):
-            _scan_xls_sheet(stream, offset, name, limit, errors, found)
+        walked = 0  # sheets in stream order, none walked twice: damaged offsets cost no more time
+        for name, offset in sorted(_xls_sheets(stream), key=lambda sheet: sheet[1]):
+            if offset >= walked:
+                walked = _scan_xls_sheet(stream, offset, name, limit, errors, found)
     return found
 
 
@@ -103,20 +105,21 @@ def _xls_may_hold_errors(stream: bytes) -> bool:
     return _XLS_BOOLERR in stream
 
 
-def _xls_records(stream: bytes, pos: int) -> Iterator[tuple[int, bytes]]:
-    """(type, body) of each record from `pos` to the end of its substream."""
+def _xls_records(stream: bytes, pos: int) -> Iterator[tuple[int, bytes, int]]:
+    """(type, body, where the next record starts) of each record from `pos` to the end of its
+    substream."""
     while pos + 4 <= len(stream):
         typ, size = struct.unpack_from("<HH", stream, pos)
-        yield typ, stream[pos + 4 : pos + 4 + size]
+        pos += 4 + size
+        yield typ, stream[pos - size : pos], pos
         if typ == 0x000A:  # EOF
             return
-        pos += 4 + size
 
 
 def _xls_sheets(stream: bytes) -> list[tuple[str, int]]:
     """(name, stream offset) of each sheet, from the BOUNDSHEET records of the workbook globals."""
     sheets: dict[int, str] = {}
-    for typ, body in _xls_records(stream, 0):
+    for typ, body, _ in _xls_records(stream, 0):
         if typ == 0x0809 and body[:2] != b"\x00\x06":  # BOF of another BIFF version than 8
             return []
         if typ == 0x002F:  # FILEPASS: every record body after it is encrypted
@@ -130,8 +133,11 @@ def _xls_sheets(stream: bytes) -> list[tuple[str, int]]:
     return [(name, offset) for offset, name in sheets.items()][:_XLS_MAX_SHEETS]
 
 
-def _scan_xls_sheet(stream: bytes, offset: int, name: str, limit: int, errors: bool, found: RawCells) -> None:
-    for typ, body in _xls_records(stream, offset):
+def _scan_xls_sheet(stream: bytes, offset: int, name: str, limit: int, errors: bool, found: RawCells) -> int:
+    """Where the walk stopped: after the sheet's DIMENSIONS record or, looking for error values,
+    after its last record."""
+    pos = offset
+    for typ, body, pos in _xls_records(stream, offset):
         if typ == 0x0200 and len(body) >= 12:  # DIMENSIONS, in calamine's arithmetic (u32, wrapping)
             first_row, end_row, first_col, end_col = struct.unpack_from("<IIHH", body)
             if end_row and end_col:
@@ -139,11 +145,12 @@ def _scan_xls_sheet(stream: bytes, offset: int, name: str, limit: int, errors: b
                 if area > limit:
                     found.too_large[name] = area
             if not errors:
-                return
+                return pos
         elif typ == 0x0006 and len(body) >= 14 and body[6] == 2 and body[12:14] == b"\xff\xff":  # FORMULA
             _xls_error(body, body[8], name, found)
         elif typ == 0x0205 and len(body) >= 8 and body[7] == 1:  # BOOLERR holding an error
             _xls_error(body, body[6], name, found)
+    return pos
 
 
 def _xls_error(body: bytes, code: int, sheet: str, found: RawCells) -> None:

@@ -8,6 +8,7 @@ in tests/test_robustness.py.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 from mttq_xlsx.rawcells import RawCells, excel_error, scan_ods, scan_xls
 from mttq_xlsx.reader import MAX_CELLS
@@ -21,16 +22,23 @@ def records(*items: tuple[int, bytes]) -> bytes:
 
 
 def xls_stream(
-    *cells: tuple[int, bytes], dimensions: tuple[int, int, int, int] = (0, 30, 0, 6), encrypted: bool = False
+    *cells: tuple[int, bytes],
+    dimensions: tuple[int, int, int, int] = (0, 30, 0, 6),
+    encrypted: bool = False,
+    more_sheets_at: Sequence[int] = (),
 ) -> bytes:
-    """A BIFF8 Workbook stream with one sheet holding `cells` (records after its DIMENSIONS)."""
-    name = SHEET.encode("utf-16-le")
+    """A BIFF8 Workbook stream with one sheet holding `cells` (records after its DIMENSIONS), and
+    more BOUNDSHEET records pointing at those offsets into that sheet, as damage can make them."""
     filepass = [(0x002F, b"\x01\x00" + bytes(52))] if encrypted else []  # RC4, right after the BOF
 
     def globals_(offset: int) -> bytes:
-        boundsheet = struct.pack("<IBBBB", offset, 0, 0, len(SHEET), 1) + name
+        sheets = [(SHEET, offset), *((f"S{i}", offset + at) for i, at in enumerate(more_sheets_at))]
+        boundsheets = [
+            (0x0085, struct.pack("<IBBBB", at, 0, 0, len(name), 1) + name.encode("utf-16-le"))
+            for name, at in sheets
+        ]
         bof = (0x0809, struct.pack("<HH", 0x0600, 0x0005) + bytes(12))
-        return records(bof, *filepass, (0x0085, boundsheet), (0x000A, b""))
+        return records(bof, *filepass, *boundsheets, (0x000A, b""))
 
     sheet = records(
         (0x0809, struct.pack("<HH", 0x0600, 0x0010) + bytes(12)),
@@ -65,6 +73,14 @@ def test_xls_dimensions_are_checked_as_calamine_reserves_them() -> None:
 def test_encrypted_xls_is_left_to_calamine() -> None:
     """After FILEPASS the record bodies are ciphertext: a DIMENSIONS read from them means nothing."""
     assert scan_xls(xls_stream(dimensions=(0, 65536, 0, 256), encrypted=True), MAX_CELLS) == RawCells()
+
+
+def test_damaged_sheet_offsets_do_not_walk_a_sheet_twice() -> None:
+    """100 BOUNDSHEET records pointing into one sheet: each record is read once, not 100 times."""
+    cells = [boolerr(row, 0, 0x2A, 1) for row in range(2000)]
+    stream = xls_stream(*cells, more_sheets_at=[38 + 12 * i for i in range(100)])  # at its records
+    found = scan_xls(stream, MAX_CELLS)
+    assert list(found.errors) == [SHEET] and len(found.errors[SHEET]) == 2000
 
 
 # ---------------------------------------------------------------------- ods
