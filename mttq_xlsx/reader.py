@@ -6,6 +6,7 @@ read. Anything that makes the file unusable is raised as `Rejected` with a stabl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
@@ -19,6 +20,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
+from . import rawcells
 from .cells import cell_index, cell_name
 from .model import ERROR, REJECTION_CODES, WARNING, FileRecord, Issue, Submission
 from .numbers import format_number
@@ -28,12 +30,6 @@ SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
-_XLSX_WIDE_COLUMN = re.compile(rb'<c r="([A-Z]{2,3})[0-9]')
-_XLSX_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
-_XLSX_FAR_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{5,7})"')  # a cell in a row element with no number
-_XLSX_ERROR = re.compile(
-    rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\st="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?<v>([^<]*)</v>'
-)
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 VIETNAM = timezone(timedelta(hours=7))
@@ -74,8 +70,8 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     """Read `path`; raises Rejected (with the FileRecord filled as far as known) on failure."""
     record, data = file_record(path, rel)
     data = _decrypt_if_needed(data, options.password)
-    archive = _Archive(data)  # the zip directory, read once for the timestamp and the size check
-    saved_at = _saved_at(data, archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    archive = _Archive(data)  # the container, read once for the timestamp and the raw checks
+    saved_at = _saved_at(archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
     record.saved_at = saved_at
     workbook = _open(data, archive)
     meta, fmap = _read_meta(workbook)
@@ -256,22 +252,32 @@ def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
 
 
 class _Archive:
-    """A zip container's directory, read once; `error` is what opening it raised, if anything."""
+    """The file's container, read once: a zip's directory (`error` is what opening it raised, if
+    anything), or an OLE file's summary information and BIFF Workbook stream (empty if damaged)."""
 
     def __init__(self, data: bytes) -> None:
         self.zip: zipfile.ZipFile | None = None
         self.error: Exception | None = None
-        # xlsx only: cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
-        self.error_cells: dict[str, dict[str, str]] = {}  # worksheet part -> cell -> error text
+        self.summary = b""
+        self.workbook = b""
+        # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
+        self.error_cells: rawcells.ErrorCells = {}
         if data.startswith(ZIP_MAGIC):
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
             except Exception as exc:  # raised again where the size check reads the directory
                 self.error = exc
+        elif data.startswith(OLE_MAGIC):
+            import olefile
+
+            with contextlib.suppress(Exception), olefile.OleFileIO(io.BytesIO(data)) as ole:
+                if ole.exists("\x05SummaryInformation"):
+                    self.summary = ole.openstream("\x05SummaryInformation").read(1 << 16)
+                if ole.exists("Workbook"):
+                    self.workbook = ole.openstream("Workbook").read()
 
 
-def _check_zip(data: bytes, archive: _Archive | None = None) -> None:
-    archive = archive or _Archive(data)
+def _check_zip(archive: _Archive) -> None:
     if archive.error is not None:  # zipfile raises many types for a damaged directory
         raise Rejected(
             "corrupt_file", "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)."
@@ -296,76 +302,88 @@ def _check_zip(data: bytes, archive: _Archive | None = None) -> None:
             )
 
 
-def _too_many_cells(cells: int) -> str:
+def _too_many_cells(cells: int, sheet: str) -> str:
     return (
-        f"Trang tính có vùng dữ liệu {format_number(cells)} ô, vượt giới hạn {format_number(MAX_CELLS)} "
-        "ô của một biểu báo cáo (có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
+        f"Trang tính “{sheet}” có vùng dữ liệu {format_number(cells)} ô, vượt giới hạn "
+        f"{format_number(MAX_CELLS)} ô của một biểu báo cáo (có thể có ô bị gõ nhầm ở rất xa); "
+        "tệp không được đọc."
     )
 
 
 def _check_cell_area(archive: _Archive) -> None:
-    """Refuse an xlsx whose sheets span more cells than a report can have, before calamine
-    allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB)."""
+    """Refuse a workbook whose sheets span more cells than a report can have, before calamine
+    allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB), and
+    note the cells holding an error value. xlsx: the worksheet parts; ods: content.xml."""
     assert archive.zip is not None
+    errors: rawcells.ErrorCells = {}  # by xlsx worksheet part until the parts' sheet names are known
     for info in archive.zip.infolist():
-        if not (info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")):
-            continue
-        try:
-            with archive.zip.open(info) as part:
-                xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-            raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
-        if len(xml) > MAX_UNCOMPRESSED:
-            raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
-        # rows from the row elements, columns only where a cell lies beyond column Z: a template
-        # has about a hundred rows and eight columns, so these are few matches, not one per cell
-        rows = max(map(int, _XLSX_ROW.findall(xml) + _XLSX_FAR_ROW.findall(xml)), default=0)
-        cols = 26
-        for letters in set(_XLSX_WIDE_COLUMN.findall(xml)):
-            col = 0
-            for ch in letters:
-                col = col * 26 + ch - 64
-            cols = max(cols, col)
-        if rows * cols > MAX_CELLS:
-            raise Rejected("file_too_large", _too_many_cells(rows * cols))
-        if b't="e"' in xml:
-            archive.error_cells[info.filename] = {
-                ref.decode(): text.decode(errors="replace") for ref, text in _XLSX_ERROR.findall(xml)
-            }
+        if info.filename == "content.xml":
+            _take(rawcells.scan_ods(_read_part(archive, info), MAX_CELLS), archive)
+        elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            area, cells = rawcells.xlsx_sheet(_read_part(archive, info))
+            if area > MAX_CELLS:
+                sheet = _sheet_names(archive).get(info.filename, info.filename)
+                raise Rejected("file_too_large", _too_many_cells(area, sheet))
+            if cells:
+                errors[info.filename] = cells
+    if errors:
+        names = _sheet_names(archive)
+        archive.error_cells = {names[part]: cells for part, cells in errors.items() if part in names}
 
 
-def _sheet_parts(archive: _Archive) -> dict[str, str]:
-    """Sheet name -> worksheet part of an xlsx, from xl/workbook.xml and its relationships."""
+def _read_part(archive: _Archive, info: zipfile.ZipInfo) -> bytes:
+    assert archive.zip is not None
+    try:
+        with archive.zip.open(info) as part:
+            xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
+    if len(xml) > MAX_UNCOMPRESSED:
+        raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
+    return xml
+
+
+def _take(found: rawcells.RawCells, archive: _Archive) -> None:
+    """Refuse what a raw scan found too large; keep the error cells it found."""
+    if found.too_large:
+        sheet, cells = next(iter(found.too_large.items()))
+        raise Rejected("file_too_large", _too_many_cells(cells, sheet))
+    archive.error_cells = found.errors
+
+
+def _sheet_names(archive: _Archive) -> dict[str, str]:
+    """Worksheet part -> sheet name of an xlsx, from xl/workbook.xml and its relationships."""
     assert archive.zip is not None
     try:
         book = ElementTree.fromstring(archive.zip.read("xl/workbook.xml"))
         rels = ElementTree.fromstring(archive.zip.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, ElementTree.ParseError, zipfile.BadZipFile):
+    except Exception:  # read before calamine, so a damaged part may raise anything zipfile can
         return {}
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
-    parts = {}
+    names = {}
     for sheet in book.iter():
         if sheet.tag.endswith("}sheet"):
             rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
             target = targets.get(rid, "").lstrip("/")
-            parts[sheet.get("name", "")] = target if target.startswith("xl/") else f"xl/{target}"
-    return parts
+            names[target if target.startswith("xl/") else f"xl/{target}"] = sheet.get("name", "")
+    return names
 
 
 def _error_value_issues(archive: _Archive, sub: Submission, rel: str) -> list[Issue]:
     """An error value where a figure should be: calamine reads it as blank, so say so."""
-    parts = _sheet_parts(archive)
     issues = []
     for field_id, (sheet, cell) in sub.cells.items():
-        errors = archive.error_cells.get(parts.get(sheet, ""), {})
-        first = cell.split(":")[0]
-        if errors and ":" not in cell and first in errors and sub.values.get(field_id) is None:
+        errors = archive.error_cells.get(sheet, {})
+        if cell in errors and sub.values.get(field_id) is None:
+            shown = errors[cell]
+            if excel := rawcells.excel_error(shown):
+                shown = f"{shown} (trong Excel: {excel})"
             issues.append(
                 Issue(
                     ERROR,
                     rel,
                     "error_value",
-                    f"Ô {sheet}!{cell} chứa giá trị lỗi {errors[first]} thay vì số liệu; "
+                    f"Ô {sheet}!{cell} chứa giá trị lỗi {shown} thay vì số liệu; "
                     "hãy sửa công thức hoặc nhập số.",
                     sub.unit_code,
                     "",
@@ -377,11 +395,13 @@ def _error_value_issues(archive: _Archive, sub: Submission, rel: str) -> list[Is
     return issues
 
 
-def _open(data: bytes, archive: _Archive | None = None) -> CalamineWorkbook:
+def _open(data: bytes, archive: _Archive) -> CalamineWorkbook:
     if data.startswith(ZIP_MAGIC):
-        _check_zip(data, archive)
-        _check_cell_area(archive or _Archive(data))
-    elif not data.startswith(OLE_MAGIC):
+        _check_zip(archive)
+        _check_cell_area(archive)
+    elif data.startswith(OLE_MAGIC):
+        _take(rawcells.scan_xls(archive.workbook, MAX_CELLS), archive)
+    else:
         raise Rejected(
             "corrupt_file" if data else "empty_file",
             "Tệp rỗng." if not data else "Tệp không phải bảng tính Excel/ODS hoặc đã bị hỏng.",
@@ -403,7 +423,7 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
     try:
         sheet = workbook.get_sheet_by_name(name)
         if sheet.height * sheet.width > MAX_CELLS:
-            raise Rejected("file_too_large", _too_many_cells(sheet.height * sheet.width))
+            raise Rejected("file_too_large", _too_many_cells(sheet.height * sheet.width, name))
         return sheet.to_python(skip_empty_area=False)
     except Rejected:
         raise
@@ -509,13 +529,11 @@ def _restore_escapes(field_id: str) -> str:
     return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", field_id)
 
 
-def _saved_at(data: bytes, archive: _Archive | None = None) -> datetime | None:
+def _saved_at(archive: _Archive) -> datetime | None:
     """The workbook's own last-saved time (xlsx docProps, ods meta.xml, xls summary info)."""
     try:
-        if data.startswith(ZIP_MAGIC):
-            zf = (archive or _Archive(data)).zip
-            if zf is None:
-                return None
+        if archive.zip is not None:
+            zf = archive.zip
             names = set(zf.namelist())
             for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
                 if part in names and zf.getinfo(part).file_size < 1 << 20:
@@ -523,12 +541,8 @@ def _saved_at(data: bytes, archive: _Archive | None = None) -> datetime | None:
                     for el in root.iter():
                         if el.tag.endswith("}" + tag) and el.text:
                             return _parse_timestamp(el.text)
-        elif data.startswith(OLE_MAGIC):
-            import olefile
-
-            with olefile.OleFileIO(io.BytesIO(data)) as ole:
-                if ole.exists("\x05SummaryInformation"):
-                    return _ole_last_saved(ole.openstream("\x05SummaryInformation").read(1 << 16))
+        elif archive.summary:
+            return _ole_last_saved(archive.summary)
     except Exception:  # a missing or odd timestamp falls back to the file's mtime
         return None
     return None
