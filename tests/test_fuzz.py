@@ -54,8 +54,8 @@ from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERS
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
-from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
 from mttq_xlsx.workers import Limits
+from tests.accounting import assert_accounted
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples" / "inbox"
@@ -65,7 +65,6 @@ SEEDS = {  # real filled workbooks, saved by LibreOffice
     "xls": SAMPLES / "huyen-phia-bac" / "BC 6 thang - Trang Dinh.xls",
     "ods": SAMPLES / "huyen-phia-bac" / "Binh Gia_bieu so lieu.ods",
 }
-STATUSES = {ACCEPTED, REJECTED, SUPERSEDED, IGNORED}
 PERIOD = parse_period("2024-6T")
 ROSTER = tuple(read_roster(ROOT / "samples" / "don-vi.csv"))
 
@@ -516,33 +515,6 @@ def test_ignored_files_change_nothing_but_their_own_entries(
     for key in ("issues", "totals", "units", "completeness"):
         assert after[key] == before[key], key
     assert set(sha_of) <= {f["path"] for f in after["files"]}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def assert_accounted(result: Any, inbox: Path) -> dict[str, Any]:
-    """Every file once; totals = Σ accepted; units only from accepted files. Returns the report."""
-    report = report_dict(result)
-    on_disk = sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file())
-    assert sorted(f["path"] for f in report["files"]) == on_disk
-    assert all(f["status"] in STATUSES for f in report["files"])
-    accepted = {(f["report_id"], f["unit_code"]) for f in report["files"] if f["status"] == ACCEPTED}
-    reported = {(rid, code) for code, by_report in report["units"].items() for rid in by_report}
-    assert reported == accepted
-    for report_id, totals in report["totals"].items():
-        for f in load_report(report_id).fields:
-            if f.type not in SUMMABLE_TYPES or f.table:
-                continue
-            values = [
-                u[report_id][f.id]
-                for u in report["units"].values()
-                if report_id in u and _is_number(u[report_id].get(f.id))
-            ]
-            want = round(sum(values), 9) if values else None
-            assert totals.get(f.id) == (pytest.approx(want) if want is not None else None), f.id
-    return report
 
 
 @PROPERTY_SETTINGS

@@ -53,10 +53,11 @@ from mttq_xlsx.model import (
 )
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
-from mttq_xlsx.report import report_dict, write_report
-from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+from mttq_xlsx.report import write_report
+from mttq_xlsx.specs import load_report
 from mttq_xlsx.summary import write_summary
 from mttq_xlsx.workers import Limits
+from tests.accounting import assert_accounted
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
@@ -106,35 +107,6 @@ def assert_no_wrong_figure(values: dict[str, Any], source: Path, skip: tuple[str
     assert not wrong, f"figures read from the wrong cell (read, true): {wrong}"
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def accounted(result: Consolidation, inbox: Path) -> dict[str, Any]:
-    """Every file under the inbox exactly once; totals are the sums of the accepted submissions."""
-    report = report_dict(result)
-    on_disk = sorted(
-        os.path.relpath(os.path.join(folder, name), inbox).replace(os.sep, "/")  # as the disk has them
-        for folder, _dirs, names in os.walk(inbox)
-        for name in names
-    )
-    assert sorted(f["path"] for f in report["files"]) == on_disk
-    assert all(f["status"] in {ACCEPTED, REJECTED, SUPERSEDED, IGNORED} for f in report["files"])
-    rejected = [f for f in report["files"] if f["status"] == REJECTED]
-    assert all(f["reason"] in REJECTION_CODES and f["message"] for f in rejected), rejected
-    for report_id, totals in report["totals"].items():
-        for f in load_report(report_id).fields:
-            if f.type in SUMMABLE_TYPES and not f.table:
-                values = [
-                    u[report_id][f.id]
-                    for u in report["units"].values()
-                    if report_id in u and _is_number(u[report_id].get(f.id))
-                ]
-                want = round(sum(values), 9) if values else None
-                assert totals.get(f.id) == (pytest.approx(want) if want is not None else None), f.id
-    return report
-
-
 def make_inbox(root: Path, files: dict[str, bytes | Path]) -> Path:
     inbox = root / "inbox"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -150,7 +122,7 @@ def make_inbox(root: Path, files: dict[str, bytes | Path]) -> Path:
 
 def run_inbox(inbox: Path) -> tuple[Consolidation, dict[str, Any]]:
     result = consolidate(inbox, Options(period=PERIOD))
-    return result, accounted(result, inbox)
+    return result, assert_accounted(result, inbox)
 
 
 class Hang(BaseException):
@@ -1039,7 +1011,7 @@ def test_a_file_that_hangs_or_aborts_the_parser_is_rejected_and_the_run_goes_on(
     inbox = make_inbox(tmp_path, {**PARSER_KILLERS, "Trang Dinh.xls": XLS, "Lang Son.xlsx": XLSX})
     with time_limit(60):  # before worker processes, this run hung for minutes, or pytest died
         result = consolidate(inbox, Options(period=PERIOD, workers=2, limits=Limits(seconds=2)))
-    report = accounted(result, inbox)
+    report = assert_accounted(result, inbox)
     hang = record_of(result, "hang.ods")
     assert (hang.status, hang.reason) == (REJECTED, "corrupt_file")
     assert "quá 2 giây" in hang.message
