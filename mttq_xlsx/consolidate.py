@@ -32,7 +32,7 @@ from .reader import (
     ReadOptions,
     Rejected,
     file_record,
-    read_submission,
+    read_bytes,
 )
 from .roster import Unit, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
@@ -132,20 +132,21 @@ def _read_one(
             record = file_record(path, rel)[0]
             record.status, record.reason, record.message = IGNORED, "not_a_report", why_ignored
         return _Outcome(record)
+    record = FileRecord(path=rel, sha256="")  # until the file's bytes are read
     try:
-        record, sub = read_submission(path, rel, ReadOptions(options.password))
+        record, data = file_record(path, rel)
+        sub = read_bytes(record, data, path, ReadOptions(options.password))
     except Rejected as exc:
-        return _reject(FileRecord(path=rel, sha256=_sha(path)), exc.code, exc.message)
+        return _reject(record, exc.code, exc.message)
     except OSError as exc:
-        return _reject(FileRecord(path=rel, sha256=""), "unreadable", f"Không đọc được tệp: {reason(exc)}.")
+        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.")
     except MemoryError:
-        record = FileRecord(path=rel, sha256=_sha(path))
         return _reject(record, "file_too_large", _too_much_memory(options.limits))
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a Rust panic in calamine arrives as a BaseException
         return _reject(
-            FileRecord(path=rel, sha256=_sha(path)),
+            record,
             "corrupt_file",
             f"Tệp bị hỏng, không đọc được ({type(exc).__name__}: {str(exc)[:200]}).",
         )

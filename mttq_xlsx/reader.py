@@ -67,8 +67,14 @@ def file_record(path: Path, rel: str) -> tuple[FileRecord, bytes]:
 
 
 def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRecord, Submission]:
-    """Read `path`; raises Rejected (with the FileRecord filled as far as known) on failure."""
+    """Read `path`; raises Rejected on failure."""
     record, data = file_record(path, rel)
+    return record, read_bytes(record, data, path, options)
+
+
+def read_bytes(record: FileRecord, data: bytes, path: Path, options: ReadOptions) -> Submission:
+    """Read a file's `data`; raises Rejected on failure, with `record` filled as far as known."""
+    rel = record.path
     data = _decrypt_if_needed(data, options.password)
     archive = _Archive(data)  # the container, read once for the timestamp and the raw checks
     saved_at = _saved_at(archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
@@ -103,7 +109,7 @@ def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRec
     submission.issues += _workbook_notes(workbook, fmap, archive, rel)
     if archive.error_cells:
         submission.issues += _error_value_issues(archive, submission, rel)
-    return record, submission
+    return submission
 
 
 def _shifted(cell: str, rows: int) -> str:
