@@ -159,6 +159,11 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
+    kind = type(value)  # the exact types first: this runs for every value cell
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -312,9 +317,9 @@ class _SummaryWriter:
         names |= {s.unit_code: s.unit_name for s in self.r.submissions if s.unit_name}
         return names
 
-    def _issue_index(self) -> dict[tuple[str, str], list[Issue]]:
-        """(file path, field id) -> issues, from the run's list and each submission's own."""
-        index: dict[tuple[str, str], list[Issue]] = defaultdict(list)
+    def _issue_index(self) -> dict[str, dict[str, list[Issue]]]:
+        """File path -> field id -> issues, from the run's list and each submission's own."""
+        index: dict[str, dict[str, list[Issue]]] = defaultdict(lambda: defaultdict(list))
         seen: set[tuple[str, ...]] = set()
         paths_by_unit: dict[str, set[str]] = defaultdict(set)
         for s in self.r.submissions:
@@ -330,11 +335,11 @@ class _SummaryWriter:
             paths = paths_by_unit.get(issue.unit_code, set())
             if path not in paths and len(paths) == 1:
                 path = next(iter(paths))  # the unit's only file, whatever path the issue names
-            index[(path, issue.field_id)].append(issue)
+            index[path][issue.field_id].append(issue)
         return index
 
     def _issues(self, s: Submission, field_id: str) -> list[Issue]:
-        return self.issue_index.get((s.file.path, field_id), [])
+        return self.issue_index.get(s.file.path, {}).get(field_id, [])
 
     def _unit_blocks(self) -> list[_UnitBlock]:
         grouped: dict[str, list[Submission]] = defaultdict(list)
@@ -619,33 +624,56 @@ class _SummaryWriter:
         first, last = header + 1, header + len(subs)
         self.table(ws, header, columns, last_row=last, freeze_col=3)
         col_of = {f.id: 3 + i for i, (f, _) in enumerate(numeric)}
-        sums: dict[str, float] = defaultdict(int)
-        counted: dict[str, int] = defaultdict(int)
+        # Looked up once per column, not once per cell: the loop below writes most of the cells
+        # of the workbook. A cell with issues, or not a plain number or text, goes through
+        # value_cell.
+        number_cols = [
+            (col_of[f.id], f, f.type == "ratio", self.num_format(report.id, f)) for f, _ in numeric
+        ]
+        number_fmts = [self.cell_fmt(num_format) for _, _, _, num_format in number_cols]
+        text_cols = list(enumerate(texts, 3 + len(numeric)))
+        sums: list[float] = [0] * len(numeric)  # added in row order, as the totals always were
+        counted = [0] * len(numeric)
+        center, plain, wrapped = self.cell_fmt(align="center"), self.cell_fmt(), self.text_fmt()
+        write_number, write_string = ws.write_number, ws.write_string
         for n, s in enumerate(subs):
             row = first + n
+            values = s.values
             self.content_rows[(report.id, section.id, s.unit_code)] = row
             heights = [(self.unit_names.get(s.unit_code) or s.unit_name, NAME_WIDTH)]
-            heights += [(str(s.values.get(f.id) or ""), TEXT_WIDTH) for f in texts]
+            heights += [(str(values.get(f.id) or ""), TEXT_WIDTH) for f in texts]
             self.fit_row(ws, row, *heights)
-            ws.write_number(row, 0, n + 1, self.cell_fmt(align="center"))
-            self.text(ws, row, 1, s.unit_code, self.cell_fmt())
-            self.text(ws, row, 2, heights[0][0], self.text_fmt())
-            for f, _ in numeric:
-                value = _unit_ratio(s.values, f) if f.type == "ratio" else s.values.get(f.id)
-                if f.type != "ratio" and _is_number(value):
-                    sums[f.id] += value
-                    counted[f.id] += 1
-                fmt = self.num_format(report.id, f)
-                self.value_cell(ws, row, col_of[f.id], value, fmt, self._issues(s, f.id))
-            for c, f in enumerate(texts, 3 + len(numeric)):
-                self.value_cell(ws, row, c, s.values.get(f.id), "", self._issues(s, f.id))
+            write_number(row, 0, n + 1, center)
+            self.text(ws, row, 1, s.unit_code, plain)
+            self.text(ws, row, 2, heights[0][0], wrapped)
+            flagged = self.issue_index.get(s.file.path)
+            for i, (col, f, ratio, num_format) in enumerate(number_cols):
+                value = _unit_ratio(values, f) if ratio else values.get(f.id)
+                issues = flagged.get(f.id) if flagged else None
+                if _is_number(value):
+                    if not ratio:
+                        sums[i] += value
+                        counted[i] += 1
+                    if not issues:
+                        write_number(row, col, value, number_fmts[i])
+                        continue
+                self.value_cell(ws, row, col, value, num_format, issues or [])
+            for col, f in text_cols:
+                value = values.get(f.id)
+                issues = flagged.get(f.id) if flagged else None
+                if value and type(value) is str and not issues:
+                    write_string(row, col, value, wrapped)
+                else:
+                    self.value_cell(ws, row, col, value, "", issues or [])
         row = last + 1
         total_fmt = self.fmt(bold=True, border=1, bg_color=TOTAL_TINT)
         ws.write_blank(row, 0, None, total_fmt)
         ws.write_blank(row, 1, None, total_fmt)
         self.text(ws, row, 2, "Tổng cộng", total_fmt)
+        sum_of = {f.id: total for (f, _), total in zip(numeric, sums, strict=True)}
+        count_of = {f.id: count for (f, _), count in zip(numeric, counted, strict=True)}
         for f, _ in numeric:
-            self._total_formula(ws, row, f, col_of, sums, counted, (first, last), report.id)
+            self._total_formula(ws, row, f, col_of, sum_of, count_of, (first, last), report.id)
         for c in range(3 + len(numeric), len(columns)):
             ws.write_blank(row, c, None, total_fmt)
         tables = [b for b in section.blocks if b.kind == "table"]
