@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -159,12 +159,22 @@ def _cut(text: str, limit: int) -> str:
 
 # ---------------------------------------------------------------------------------- rows
 
-Cell = tuple[int, Any, Any]  # (column, value, format); a value is a number, a text, a date or None
+
+class Link(NamedTuple):
+    """A cell that links to `url` (such as ``internal:'Tiến độ'!A1``) and shows `text`."""
+
+    url: str
+    text: str
+
+
+Cell = tuple[int, Any, Any]  # (column, value, format); a value: number, text, date, Link or None
 COMMENT_OPTIONS = {"font_name": FONT, "font_size": 11, "x_scale": 2.5, "y_scale": 1.5}
 # Texts xlsxwriter writes as they are, but for &, < and >: no control character or _xHHHH_ to
 # escape, no space at either end to preserve, nothing it would take for rich text, not too long.
 _UNSAFE_TEXT = re.compile(r"^\s|\s$|[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^<r>")
 _FAST_TEXT_MAX = 16_000
+_FAST_URL_MAX = 255
+_HYPERLINKS_MAX = 65_530  # per worksheet; xlsxwriter drops the links beyond, with a warning
 _column_name = cache(xl_col_to_name)
 # _write_row_xml relies on xlsxwriter internals that differ between versions (3.2 keeps row
 # properties elsewhere): it is used only with the versions that
@@ -180,6 +190,8 @@ _FAST_ROWS = (3, 3) <= tuple(int(n) for n in xlsxwriter.__version__.split(".")[:
         (Format, "_get_xf_index"),
     ]
 )
+if _FAST_ROWS:
+    from xlsxwriter.url import Url
 
 
 def _write_cells(
@@ -195,17 +207,8 @@ def _write_cells(
     In `constant_memory` mode a row of plain cells is written as XML straight away, see
     `_write_row_xml`; any other row goes through xlsxwriter's own methods.
     """
-    if (
-        _FAST_ROWS
-        and ws.constant_memory
-        and cells
-        and not comments
-        and row > ws.previous_row
-        and not any(
-            isinstance(v, str) and (len(v) > _FAST_TEXT_MAX or _UNSAFE_TEXT.search(v)) for _, v, _ in cells
-        )
-    ):
-        _write_row_xml(ws, row, cells, height)
+    fast = _FAST_ROWS and ws.constant_memory and cells and not comments and row > ws.previous_row
+    if fast and _write_row_xml(ws, row, cells, height):
         return
     if height:
         ws.set_row(row, height)
@@ -214,6 +217,8 @@ def _write_cells(
             ws.write_blank(row, col, None, fmt)
         elif isinstance(value, str):
             ws.write_string(row, col, value, fmt)
+        elif isinstance(value, Link):
+            ws.write_url(row, col, value.url, fmt, value.text)
         elif isinstance(value, date):
             ws.write_datetime(row, col, value, fmt)
         else:
@@ -222,35 +227,54 @@ def _write_cells(
         ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
 
 
-def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> None:
-    """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte.
+def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> bool:
+    """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte;
+    False, having written nothing, when a text needs more care than escaping &, < and >.
 
     xlsxwriter spends about 4 µs of Python on every cell it writes, and the content sheets of a
     big summary hold hundreds of thousands. In `constant_memory` mode it keeps one row and writes
     it out as XML when the next row starts: this writes the row out at once instead, through the
     same internals (`_check_dimensions`, `_write_single_row`, `_write_row`, `row_info`, the
-    row data file `fh`, `_convert_date_time`, `Format._get_xf_index`); see `_FAST_ROWS`.
+    row data file `fh`, `_convert_date_time`, `Format._get_xf_index`, and for links `Url`,
+    `hyperlinks` and `hlink_count`); see `_FAST_ROWS`.
     """
-    ws._check_dimensions(row, cells[0][0])
-    ws._check_dimensions(row, cells[-1][0])
-    ws._write_single_row(row)  # the row before, as the first cell of this row would
-    if height:
-        ws.set_row(row, height)  # also kept for placing comments below
-    ws._write_row(row, None, ws.row_info.pop(row, None))  # popped: the row is written now
+    ws._write_single_row(row)  # the row before, first, as the first cell of this row would
     r = str(row + 1)
     parts = []
+    links = []
     for col, value, fmt in cells:
         head = f'<c r="{_column_name(col)}{r}" s="{fmt._get_xf_index()}"'
         if value is None or value == "":
             parts.append(head + "/>")
-        elif isinstance(value, str):
+            continue
+        if isinstance(value, Link):
+            if len(value.url) > _FAST_URL_MAX:
+                return False
+            url = Url(value.url)
+            url.text = value.text
+            links.append((col, url))
+            value = value.text
+        if isinstance(value, str):
+            if not value or len(value) > _FAST_TEXT_MAX or _UNSAFE_TEXT.search(value):
+                return False
             text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             parts.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
         else:
             number = ws._convert_date_time(value) if isinstance(value, date) else value
             parts.append(f"{head}><v>{number:.16G}</v></c>")
+    if ws.hlink_count + len(links) > _HYPERLINKS_MAX:
+        return False
+    ws._check_dimensions(row, cells[0][0])
+    ws._check_dimensions(row, cells[-1][0])
+    if height:
+        ws.set_row(row, height)  # also kept for placing comments below
+    ws._write_row(row, None, ws.row_info.pop(row, None))  # popped: the row is written now
     parts.append("</row>")
     ws.fh.write("".join(parts))
+    ws.hlink_count += len(links)
+    for col, url in links:
+        ws.hyperlinks[row][col] = url
+    return True
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -1004,22 +1028,28 @@ class _SummaryWriter:
         plain, wrapped = self.cell_fmt(), self.text_fmt()
         link = self.text_fmt(font_color=LINK_COLOR, underline=1)
         counts = Counter((i.path, i.severity) for i in self.r.issues)
+        links = [  # quoted once per sheet, not once per link
+            (report_id, section.id, _internal_link(self.content_names[(report_id, section.id)], "A"))
+            for report_id, section in sections
+        ]
         for row, (unit, s) in enumerate(rows, header + 1):
             if not unit.first_row:
                 unit.first_row = row
-            self.text(ws, row, 0, unit.code, plain)
-            self.text(ws, row, 1, unit.name, wrapped)
-            self.text(ws, row, 2, self.report_names[s.report_id], wrapped)
-            self.text(ws, row, 3, s.file.path, wrapped)
-            ws.write_number(row, 4, counts[(s.file.path, ERROR)], plain)
-            ws.write_number(row, 5, counts[(s.file.path, WARNING)], plain)
-            for col, (report_id, section) in enumerate(sections, 6):
-                target = self.content_rows.get((report_id, section.id, s.unit_code))
+            cells: list[Cell] = [
+                (0, unit.code, plain),
+                (1, unit.name, wrapped),
+                (2, self.report_names[s.report_id], wrapped),
+                (3, s.file.path, wrapped),
+                (4, counts[(s.file.path, ERROR)], plain),
+                (5, counts[(s.file.path, WARNING)], plain),
+            ]
+            for col, (report_id, section_id, column_a) in enumerate(links, 6):
+                target = self.content_rows.get((report_id, section_id, s.unit_code))
                 if report_id == s.report_id and target is not None:
-                    sheet = self.content_names[(report_id, section.id)]
-                    ws.write_url(row, col, _internal_link(sheet, f"A{target + 1}"), link, "Xem")
+                    cells.append((col, Link(f"{column_a}{target + 1}", "Xem"), link))
                 else:
-                    ws.write_blank(row, col, None, plain)
+                    cells.append((col, None, plain))
+            _write_cells(ws, row, cells)
 
     # ------------------------------------------------------------------ Tiến độ
     def write_progress(self, ws: Any) -> None:
@@ -1058,25 +1088,22 @@ class _SummaryWriter:
         first, last = header + 1, header + len(rows)
         self.table(ws, header, columns, last_row=last, freeze_col=3)
         link = self.text_fmt(font_color=LINK_COLOR, underline=1)
+        center, plain, wrapped = self.cell_fmt(align="center"), self.cell_fmt(), self.text_fmt()
+        saved_fmt = self.cell_fmt(DATETIME_FORMAT)
         for n, (code, name, s) in enumerate(rows, 1):
-            row = header + n
             path = s.file.path if s else ""
-            self.fit_row(ws, row, (name, NAME_WIDTH), (path, 40))
-            ws.write_number(row, 0, n, self.cell_fmt(align="center"))
-            self.text(ws, row, 1, code, self.cell_fmt())
             target = self._unit_target(by_code.get(code)) if s else ""
-            if target:
-                ws.write_url(row, 2, target, link, name or code)
-            else:
-                self.text(ws, row, 2, name, self.text_fmt())
-            self.text(ws, row, 3, _report_name(s.report_id) if s else "", self.text_fmt())
-            self.text(ws, row, 4, SUBMITTED if s else NOT_SUBMITTED, self.cell_fmt())
-            self.text(ws, row, 5, "" if not s else LATE if s.file.late else ON_TIME, self.cell_fmt())
-            self.text(ws, row, 6, path, self.text_fmt())
-            if s and s.file.saved_at:
-                ws.write_datetime(row, 7, s.file.saved_at, self.cell_fmt(DATETIME_FORMAT))
-            else:
-                ws.write_blank(row, 7, None, self.cell_fmt())
+            cells: list[Cell] = [
+                (0, n, center),
+                (1, code, plain),
+                (2, Link(target, name or code), link) if target else (2, name, wrapped),
+                (3, _report_name(s.report_id) if s else "", wrapped),
+                (4, SUBMITTED if s else NOT_SUBMITTED, plain),
+                (5, "" if not s else LATE if s.file.late else ON_TIME, plain),
+                (6, path, wrapped),
+                (7, s.file.saved_at, saved_fmt) if s and s.file.saved_at else (7, None, plain),
+            ]
+            _write_cells(ws, header + n, cells, _row_height((name, NAME_WIDTH), (path, 40)))
         if rows:
             span = (first, 0, last, len(columns) - 1)
             self._tint_rows(ws, span, f'=${xl_col_to_name(4)}{first + 1}="{NOT_SUBMITTED}"', ERROR_FILL)

@@ -31,7 +31,14 @@ from mttq_xlsx.model import (
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.specs import load_report
-from mttq_xlsx.summary import COMMENT_OPTIONS, _write_cells, per_unit_sheets, sheet_name, write_summary
+from mttq_xlsx.summary import (
+    COMMENT_OPTIONS,
+    Link,
+    _write_cells,
+    per_unit_sheets,
+    sheet_name,
+    write_summary,
+)
 
 BSL, PL1 = "bieu-so-lieu", "phu-luc-1"
 INJECTED_NAME = '=HYPERLINK("http://example.invalid","Xã Hữu Lũng")'
@@ -841,7 +848,17 @@ def _rows_workbook(path: Path, how: str) -> Path:
         (8, None, [(0, "<r>x</r>", "plain"), (1, "dòng cuối\n", "wrapped")], []),
         (9, None, [(0, 5, "int"), (1, 6, "dec")], [(1, "Cảnh báo: khác tổng")]),
         (11, 80, [(2, 7, "int")], []),  # a row skipped before it
-        (12, None, [(0, 8, "int")], [(0, "Lỗi: âm")]),  # placed below the tall rows
+        (
+            12,
+            None,
+            [
+                (0, Link("internal:'Số liệu'!A4", "Xem"), "plain"),
+                (2, Link("internal:Khác!B2", "Xã & <b>"), "wrapped"),
+            ],
+            [],
+        ),
+        (13, None, [(0, Link("internal:'Số liệu'!A5", ""), "plain")], []),  # shows the link itself
+        (14, None, [(0, 8, "int")], [(0, "Lỗi: âm")]),  # placed below the tall rows
     ]
     ws = wb.add_worksheet("Số liệu")
     ws.write_string(0, 0, "Tiêu đề", fmt["plain"])
@@ -856,13 +873,15 @@ def _rows_workbook(path: Path, how: str) -> Path:
                 ws.write_blank(row, col, None, fmt[name])
             elif isinstance(value, str):
                 ws.write_string(row, col, value, fmt[name])
+            elif isinstance(value, Link):
+                ws.write_url(row, col, value.url, fmt[name], value.text)
             elif isinstance(value, date):
                 ws.write_datetime(row, col, value, fmt[name])
             else:
                 ws.write_number(row, col, value, fmt[name])
         for col, text in comments:
             ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
-    ws.write_number(14, 0, 9, fmt["int"])
+    ws.write_number(16, 0, 9, fmt["int"])
     wb.close()
     return path
 
@@ -873,9 +892,11 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
     """_write_row_xml uses xlsxwriter internals: this fails when they change."""
     as_xml: list[int] = []
 
-    def spy(ws: Any, row: int, *args: Any) -> None:
-        as_xml.append(row)
-        write_row_xml(ws, row, *args)
+    def spy(ws: Any, row: int, *args: Any) -> bool:
+        written = write_row_xml(ws, row, *args)
+        if written:
+            as_xml.append(row)
+        return written
 
     write_row_xml = summary._write_row_xml
     monkeypatch.setattr(summary, "_write_row_xml", spy)
@@ -884,7 +905,7 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
     version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
     if version >= (3, 3):  # a new major version: check the internals, then allow it in _FAST_ROWS
         assert summary._FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
-    assert as_xml == ([3, 4, 5, 6, 11] if summary._FAST_ROWS else [])
+    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary._FAST_ROWS else [])
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
         assert a.namelist() == b.namelist()
         for part in a.namelist():
