@@ -229,7 +229,7 @@ def _write_cells(
 
 def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> bool:
     """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte;
-    False, having written nothing, when a text needs more care than escaping &, < and >.
+    False, having written nothing of it, when a text needs more care than escaping &, < and >.
 
     xlsxwriter spends about 4 µs of Python on every cell it writes, and the content sheets of a
     big summary hold hundreds of thousands. In `constant_memory` mode it keeps one row and writes
@@ -238,7 +238,7 @@ def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | Non
     row data file `fh`, `_convert_date_time`, `Format._get_xf_index`, and for links `Url`,
     `hyperlinks` and `hlink_count`); see `_FAST_ROWS`.
     """
-    ws._write_single_row(row)  # the row before, first, as the first cell of this row would
+    ws._write_single_row(row)  # the row before, as any first write to this row would: first
     r = str(row + 1)
     parts = []
     links = []
