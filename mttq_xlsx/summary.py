@@ -20,12 +20,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any, NamedTuple, TypeGuard
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
+from xlsxwriter.worksheet import Worksheet
 
 from . import __version__
 from .errors import UsageError
@@ -155,10 +157,135 @@ def _cut(text: str, limit: int) -> str:
     return text.rstrip().rstrip("'").rstrip()
 
 
+# ---------------------------------------------------------------------------------- rows
+
+
+class Link(NamedTuple):
+    """A cell that links to `url` (such as ``internal:'Tiến độ'!A1``) and shows `text`."""
+
+    url: str
+    text: str
+
+
+Cell = tuple[int, Any, Any]  # (column, value, format); a value: number, text, date, Link or None
+COMMENT_OPTIONS = {"font_name": FONT, "font_size": 11, "x_scale": 2.5, "y_scale": 1.5}
+# Texts xlsxwriter writes as they are, but for &, < and >: no control character or _xHHHH_ to
+# escape, no space at either end to preserve, nothing it would take for rich text, not too long.
+_UNSAFE_TEXT = re.compile(r"^\s|\s$|[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^<r>")
+_FAST_TEXT_MAX = 16_000
+_FAST_URL_MAX = 255
+_HYPERLINKS_MAX = 65_530  # per worksheet; xlsxwriter drops the links beyond, with a warning
+_column_name = cache(xl_col_to_name)
+# _write_row_xml relies on xlsxwriter internals that differ between versions (3.2 keeps row
+# properties elsewhere): it is used only with the versions that
+# test_rows_written_as_xml_are_what_xlsxwriter_writes was run on, 3.3.0 and 3.3.1, and with any
+# later 3.x, where that test fails if they changed. Otherwise every row goes through xlsxwriter.
+_FAST_ROWS = (3, 3) <= tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2]) < (4, 0) and all(
+    hasattr(cls, name)
+    for cls, name in [
+        (Worksheet, "_check_dimensions"),
+        (Worksheet, "_write_single_row"),
+        (Worksheet, "_write_row"),
+        (Worksheet, "_convert_date_time"),
+        (Format, "_get_xf_index"),
+    ]
+)
+if _FAST_ROWS:
+    from xlsxwriter.url import Url
+
+
+def _write_cells(
+    ws: Any,
+    row: int,
+    cells: Sequence[Cell],
+    height: float | None = None,
+    comments: Sequence[tuple[int, str]] = (),
+) -> None:
+    """Write one row: its `cells` in column order (None or "" is a blank cell with its format),
+    its `height` (None keeps the default) and `comments` as (column, text).
+
+    In `constant_memory` mode a row of plain cells is written as XML straight away, see
+    `_write_row_xml`; any other row goes through xlsxwriter's own methods.
+    """
+    fast = _FAST_ROWS and ws.constant_memory and cells and not comments and row > ws.previous_row
+    if fast and _write_row_xml(ws, row, cells, height):
+        return
+    if height:
+        ws.set_row(row, height)
+    for col, value, fmt in cells:
+        if value is None or value == "":
+            ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, str):
+            ws.write_string(row, col, value, fmt)
+        elif isinstance(value, Link):
+            ws.write_url(row, col, value.url, fmt, value.text)
+        elif isinstance(value, date):
+            ws.write_datetime(row, col, value, fmt)
+        else:
+            ws.write_number(row, col, value, fmt)
+    for col, text in comments:
+        ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
+
+
+def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> bool:
+    """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte;
+    False, having written nothing of it, when a text needs more care than escaping &, < and >.
+
+    xlsxwriter spends about 4 µs of Python on every cell it writes, and the content sheets of a
+    big summary hold hundreds of thousands. In `constant_memory` mode it keeps one row and writes
+    it out as XML when the next row starts: this writes the row out at once instead, through the
+    same internals (`_check_dimensions`, `_write_single_row`, `_write_row`, `row_info`, the
+    row data file `fh`, `_convert_date_time`, `Format._get_xf_index`, and for links `Url`,
+    `hyperlinks` and `hlink_count`); see `_FAST_ROWS`.
+    """
+    ws._write_single_row(row)  # the row before, as any first write to this row would: first
+    r = str(row + 1)
+    parts = []
+    links = []
+    for col, value, fmt in cells:
+        head = f'<c r="{_column_name(col)}{r}" s="{fmt._get_xf_index()}"'
+        if value is None or value == "":
+            parts.append(head + "/>")
+            continue
+        if isinstance(value, Link):
+            if len(value.url) > _FAST_URL_MAX:
+                return False
+            url = Url(value.url)
+            url.text = value.text
+            links.append((col, url))
+            value = value.text
+        if isinstance(value, str):
+            if not value or len(value) > _FAST_TEXT_MAX or _UNSAFE_TEXT.search(value):
+                return False
+            text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            parts.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
+        else:
+            number = ws._convert_date_time(value) if isinstance(value, date) else value
+            parts.append(f"{head}><v>{number:.16G}</v></c>")
+    if ws.hlink_count + len(links) > _HYPERLINKS_MAX:
+        return False
+    ws._check_dimensions(row, cells[0][0])
+    ws._check_dimensions(row, cells[-1][0])
+    if height:
+        ws.set_row(row, height)  # also kept for placing comments below
+    ws._write_row(row, None, ws.row_info.pop(row, None))  # popped: the row is written now
+    parts.append("</row>")
+    ws.fh.write("".join(parts))
+    ws.hlink_count += len(links)
+    for col, url in links:
+        ws.hyperlinks[row][col] = url
+    return True
+
+
 # ---------------------------------------------------------------------------------- helpers
 
 
 def _is_number(value: Any) -> TypeGuard[int | float]:
+    kind = type(value)  # the exact types first: this runs for every value cell
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -219,6 +346,10 @@ def _row_height(*texts: tuple[str, float], bold: bool = False) -> float | None:
     if lines == 1:
         return None
     return min(LINE_HEIGHT * lines + 3, MAX_ROW_HEIGHT)
+
+
+def _comment(issues: Sequence[Issue]) -> str:
+    return "\n".join(f"{SEVERITY_TEXT.get(i.severity, i.severity)}: {i.message}" for i in issues)
 
 
 def _cell_ref(cells: dict[str, tuple[str, str]], field_id: str) -> str:
@@ -312,9 +443,9 @@ class _SummaryWriter:
         names |= {s.unit_code: s.unit_name for s in self.r.submissions if s.unit_name}
         return names
 
-    def _issue_index(self) -> dict[tuple[str, str], list[Issue]]:
-        """(file path, field id) -> issues, from the run's list and each submission's own."""
-        index: dict[tuple[str, str], list[Issue]] = defaultdict(list)
+    def _issue_index(self) -> dict[str, dict[str, list[Issue]]]:
+        """File path -> field id -> issues, from the run's list and each submission's own."""
+        index: dict[str, dict[str, list[Issue]]] = defaultdict(lambda: defaultdict(list))
         seen: set[tuple[str, ...]] = set()
         paths_by_unit: dict[str, set[str]] = defaultdict(set)
         for s in self.r.submissions:
@@ -330,11 +461,11 @@ class _SummaryWriter:
             paths = paths_by_unit.get(issue.unit_code, set())
             if path not in paths and len(paths) == 1:
                 path = next(iter(paths))  # the unit's only file, whatever path the issue names
-            index[(path, issue.field_id)].append(issue)
+            index[path][issue.field_id].append(issue)
         return index
 
     def _issues(self, s: Submission, field_id: str) -> list[Issue]:
-        return self.issue_index.get((s.file.path, field_id), [])
+        return self.issue_index.get(s.file.path, {}).get(field_id, [])
 
     def _unit_blocks(self) -> list[_UnitBlock]:
         grouped: dict[str, list[Submission]] = defaultdict(list)
@@ -619,33 +750,59 @@ class _SummaryWriter:
         first, last = header + 1, header + len(subs)
         self.table(ws, header, columns, last_row=last, freeze_col=3)
         col_of = {f.id: 3 + i for i, (f, _) in enumerate(numeric)}
-        sums: dict[str, float] = defaultdict(int)
-        counted: dict[str, int] = defaultdict(int)
+        # Looked up once per column, not once per cell: the loop below makes most of the cells
+        # of the workbook. A cell with issues, or not a plain number or text, goes through cell().
+        number_cols = [
+            (col_of[f.id], f, f.type == "ratio", self.num_format(report.id, f)) for f, _ in numeric
+        ]
+        number_fmts = [self.cell_fmt(num_format) for _, _, _, num_format in number_cols]
+        text_cols = list(enumerate(texts, 3 + len(numeric)))
+        sums: list[float] = [0] * len(numeric)  # added in row order, as the totals always were
+        counted = [0] * len(numeric)
+        center, plain, wrapped = self.cell_fmt(align="center"), self.cell_fmt(), self.text_fmt()
         for n, s in enumerate(subs):
             row = first + n
+            values = s.values
             self.content_rows[(report.id, section.id, s.unit_code)] = row
-            heights = [(self.unit_names.get(s.unit_code) or s.unit_name, NAME_WIDTH)]
-            heights += [(str(s.values.get(f.id) or ""), TEXT_WIDTH) for f in texts]
-            self.fit_row(ws, row, *heights)
-            ws.write_number(row, 0, n + 1, self.cell_fmt(align="center"))
-            self.text(ws, row, 1, s.unit_code, self.cell_fmt())
-            self.text(ws, row, 2, heights[0][0], self.text_fmt())
-            for f, _ in numeric:
-                value = _unit_ratio(s.values, f) if f.type == "ratio" else s.values.get(f.id)
-                if f.type != "ratio" and _is_number(value):
-                    sums[f.id] += value
-                    counted[f.id] += 1
-                fmt = self.num_format(report.id, f)
-                self.value_cell(ws, row, col_of[f.id], value, fmt, self._issues(s, f.id))
-            for c, f in enumerate(texts, 3 + len(numeric)):
-                self.value_cell(ws, row, c, s.values.get(f.id), "", self._issues(s, f.id))
+            name = self.unit_names.get(s.unit_code) or s.unit_name
+            height = _row_height(
+                (name, NAME_WIDTH), *((str(values.get(f.id) or ""), TEXT_WIDTH) for f in texts)
+            )
+            cells: list[Cell] = [(0, n + 1, center), (1, s.unit_code, plain), (2, name, wrapped)]
+            comments: list[tuple[int, str]] = []
+            flagged = self.issue_index.get(s.file.path)
+            for i, (col, f, ratio, num_format) in enumerate(number_cols):
+                value = _unit_ratio(values, f) if ratio else values.get(f.id)
+                issues = flagged.get(f.id) if flagged else None
+                if _is_number(value):
+                    if not ratio:
+                        sums[i] += value
+                        counted[i] += 1
+                    if not issues:
+                        cells.append((col, value, number_fmts[i]))
+                        continue
+                cells.append((col, *self.cell(value, num_format, issues or ())))
+                if issues:
+                    comments.append((col, _comment(issues)))
+            for col, f in text_cols:
+                value = values.get(f.id)
+                issues = flagged.get(f.id) if flagged else None
+                if isinstance(value, str) and not issues:
+                    cells.append((col, value, wrapped))
+                    continue
+                cells.append((col, *self.cell(value, "", issues or ())))
+                if issues:
+                    comments.append((col, _comment(issues)))
+            _write_cells(ws, row, cells, height, comments)
         row = last + 1
         total_fmt = self.fmt(bold=True, border=1, bg_color=TOTAL_TINT)
         ws.write_blank(row, 0, None, total_fmt)
         ws.write_blank(row, 1, None, total_fmt)
         self.text(ws, row, 2, "Tổng cộng", total_fmt)
+        sum_of = {f.id: total for (f, _), total in zip(numeric, sums, strict=True)}
+        count_of = {f.id: count for (f, _), count in zip(numeric, counted, strict=True)}
         for f, _ in numeric:
-            self._total_formula(ws, row, f, col_of, sums, counted, (first, last), report.id)
+            self._total_formula(ws, row, f, col_of, sum_of, count_of, (first, last), report.id)
         for c in range(3 + len(numeric), len(columns)):
             ws.write_blank(row, c, None, total_fmt)
         tables = [b for b in section.blocks if b.kind == "table"]
@@ -721,44 +878,35 @@ class _SummaryWriter:
                     n += 1
                     texts = [(str(c), NUMBER_WIDTH) for c in cells if isinstance(c, str)]
                     name = self.unit_names.get(s.unit_code, s.unit_name)
-                    self.fit_row(ws, row, (name, NAME_WIDTH), *texts)
-                    ws.write_number(row, 0, n, self.cell_fmt(align="center"))
-                    self.text(ws, row, 1, s.unit_code, self.cell_fmt())
-                    self.text(ws, row, 2, name, self.text_fmt())
+                    written: list[Cell] = [
+                        (0, n, self.cell_fmt(align="center")),
+                        (1, s.unit_code, self.cell_fmt()),
+                        (2, name, self.text_fmt()),
+                    ]
                     for c, (col, value) in enumerate(zip(block.columns, cells, strict=True), 3):
-                        self.value_cell(ws, row, c, value, _number_format(col, {}), [])
+                        written.append((c, *self.cell(value, _number_format(col, {}))))
+                    _write_cells(ws, row, written, _row_height((name, NAME_WIDTH), *texts))
                     row += 1
             if not n:
                 self.text(ws, row, 0, "Không đơn vị nào ghi dòng nào.", self.fmt(italic=True))
                 row += 1
             row += 1
 
-    def value_cell(
-        self, ws: Any, row: int, col: int, value: Any, num_format: str, issues: Sequence[Issue]
-    ) -> None:
-        """One value as a unit reported it; tinted and commented when it has issues.
+    def cell(self, value: Any, num_format: str, issues: Sequence[Issue] = ()) -> tuple[Any, Any]:
+        """One value as a unit reported it, as written, and its format, tinted when it has issues.
 
         None is a blank cell (not 0); a text that is not a number stays text.
         """
         fill = self.severity_fill(issues)
         if _is_number(value):
-            ws.write_number(row, col, value, self.cell_fmt(num_format, fill))
-        elif isinstance(value, date):
-            fmt = DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT
-            ws.write_datetime(row, col, value, self.cell_fmt(fmt, fill))
-        elif value is None:
-            ws.write_blank(row, col, None, self.cell_fmt(num_format, fill))
-        else:
-            if isinstance(value, list):
-                value = "; ".join(str(v) for v in value if v is not None)
-            self.text(ws, row, col, str(value), self.text_fmt(fill))
-        if issues:
-            ws.write_comment(
-                row,
-                col,
-                "\n".join(f"{SEVERITY_TEXT.get(i.severity, i.severity)}: {i.message}" for i in issues),
-                {"font_name": FONT, "font_size": 11, "x_scale": 2.5, "y_scale": 1.5},
-            )
+            return value, self.cell_fmt(num_format, fill)
+        if isinstance(value, date):
+            return value, self.cell_fmt(DATETIME_FORMAT if isinstance(value, datetime) else DATE_FORMAT, fill)
+        if value is None:
+            return None, self.cell_fmt(num_format, fill)
+        if isinstance(value, list):
+            value = "; ".join(str(v) for v in value if v is not None)
+        return str(value), self.text_fmt(fill)
 
     # ------------------------------------------------------------------ the units' own figures
     def unit_rows(self, report_id: str) -> list[tuple[str, Field | None, str]]:
@@ -838,13 +986,15 @@ class _SummaryWriter:
                 issues = self._issues(s, f.id)
                 note = "\n".join(i.message for i in issues)
                 shown = value if isinstance(value, str) else ""
-                self.fit_row(ws, row, (text, 56), (shown, 28), (note, 40))
-                self.text(ws, row, 0, text, self.text_fmt())
-                unit_text = "%" if f.type == "ratio" else f.unit
-                self.text(ws, row, 1, unit_text, self.cell_fmt(align="center"))
-                self.value_cell(ws, row, 2, value, self.num_format(s.report_id, f), issues)
-                self.text(ws, row, 3, _cell_ref(s.cells, f.id), self.cell_fmt())
-                self.text(ws, row, 4, note, self.text_fmt(self.severity_fill(issues)))
+                cells: list[Cell] = [
+                    (0, text, self.text_fmt()),
+                    (1, "%" if f.type == "ratio" else f.unit, self.cell_fmt(align="center")),
+                    (2, *self.cell(value, self.num_format(s.report_id, f), issues)),
+                    (3, _cell_ref(s.cells, f.id), self.cell_fmt()),
+                    (4, note, self.text_fmt(self.severity_fill(issues))),
+                ]
+                height = _row_height((text, 56), (shown, 28), (note, 40))
+                _write_cells(ws, row, cells, height, [(2, _comment(issues))] if issues else [])
                 row += 1
             row += 1
 
@@ -878,22 +1028,28 @@ class _SummaryWriter:
         plain, wrapped = self.cell_fmt(), self.text_fmt()
         link = self.text_fmt(font_color=LINK_COLOR, underline=1)
         counts = Counter((i.path, i.severity) for i in self.r.issues)
+        links = [  # quoted once per sheet, not once per link
+            (report_id, section.id, _internal_link(self.content_names[(report_id, section.id)], "A"))
+            for report_id, section in sections
+        ]
         for row, (unit, s) in enumerate(rows, header + 1):
             if not unit.first_row:
                 unit.first_row = row
-            self.text(ws, row, 0, unit.code, plain)
-            self.text(ws, row, 1, unit.name, wrapped)
-            self.text(ws, row, 2, self.report_names[s.report_id], wrapped)
-            self.text(ws, row, 3, s.file.path, wrapped)
-            ws.write_number(row, 4, counts[(s.file.path, ERROR)], plain)
-            ws.write_number(row, 5, counts[(s.file.path, WARNING)], plain)
-            for col, (report_id, section) in enumerate(sections, 6):
-                target = self.content_rows.get((report_id, section.id, s.unit_code))
+            cells: list[Cell] = [
+                (0, unit.code, plain),
+                (1, unit.name, wrapped),
+                (2, self.report_names[s.report_id], wrapped),
+                (3, s.file.path, wrapped),
+                (4, counts[(s.file.path, ERROR)], plain),
+                (5, counts[(s.file.path, WARNING)], plain),
+            ]
+            for col, (report_id, section_id, column_a) in enumerate(links, 6):
+                target = self.content_rows.get((report_id, section_id, s.unit_code))
                 if report_id == s.report_id and target is not None:
-                    sheet = self.content_names[(report_id, section.id)]
-                    ws.write_url(row, col, _internal_link(sheet, f"A{target + 1}"), link, "Xem")
+                    cells.append((col, Link(f"{column_a}{target + 1}", "Xem"), link))
                 else:
-                    ws.write_blank(row, col, None, plain)
+                    cells.append((col, None, plain))
+            _write_cells(ws, row, cells)
 
     # ------------------------------------------------------------------ Tiến độ
     def write_progress(self, ws: Any) -> None:
@@ -932,25 +1088,22 @@ class _SummaryWriter:
         first, last = header + 1, header + len(rows)
         self.table(ws, header, columns, last_row=last, freeze_col=3)
         link = self.text_fmt(font_color=LINK_COLOR, underline=1)
+        center, plain, wrapped = self.cell_fmt(align="center"), self.cell_fmt(), self.text_fmt()
+        saved_fmt = self.cell_fmt(DATETIME_FORMAT)
         for n, (code, name, s) in enumerate(rows, 1):
-            row = header + n
             path = s.file.path if s else ""
-            self.fit_row(ws, row, (name, NAME_WIDTH), (path, 40))
-            ws.write_number(row, 0, n, self.cell_fmt(align="center"))
-            self.text(ws, row, 1, code, self.cell_fmt())
             target = self._unit_target(by_code.get(code)) if s else ""
-            if target:
-                ws.write_url(row, 2, target, link, name or code)
-            else:
-                self.text(ws, row, 2, name, self.text_fmt())
-            self.text(ws, row, 3, _report_name(s.report_id) if s else "", self.text_fmt())
-            self.text(ws, row, 4, SUBMITTED if s else NOT_SUBMITTED, self.cell_fmt())
-            self.text(ws, row, 5, "" if not s else LATE if s.file.late else ON_TIME, self.cell_fmt())
-            self.text(ws, row, 6, path, self.text_fmt())
-            if s and s.file.saved_at:
-                ws.write_datetime(row, 7, s.file.saved_at, self.cell_fmt(DATETIME_FORMAT))
-            else:
-                ws.write_blank(row, 7, None, self.cell_fmt())
+            cells: list[Cell] = [
+                (0, n, center),
+                (1, code, plain),
+                (2, Link(target, name or code), link) if target else (2, name, wrapped),
+                (3, _report_name(s.report_id) if s else "", wrapped),
+                (4, SUBMITTED if s else NOT_SUBMITTED, plain),
+                (5, "" if not s else LATE if s.file.late else ON_TIME, plain),
+                (6, path, wrapped),
+                (7, s.file.saved_at, saved_fmt) if s and s.file.saved_at else (7, None, plain),
+            ]
+            _write_cells(ws, header + n, cells, _row_height((name, NAME_WIDTH), (path, 40)))
         if rows:
             span = (first, 0, last, len(columns) - 1)
             self._tint_rows(ws, span, f'=${xl_col_to_name(4)}{first + 1}="{NOT_SUBMITTED}"', ERROR_FILL)
@@ -1001,8 +1154,6 @@ class _SummaryWriter:
         for n, issue in enumerate(issues, 1):
             row = header + n
             name = self.unit_names.get(issue.unit_code, "") if issue.unit_code else ""
-            self.fit_row(ws, row, (issue.message, 60), (issue.path, 30), (name, 24))
-            ws.write_number(row, 0, n, self.cell_fmt(align="center"))
             texts = (
                 SEVERITY_TEXT.get(issue.severity, issue.severity),
                 issue.unit_code,
@@ -1014,8 +1165,10 @@ class _SummaryWriter:
                 issue.code,
                 issue.message,
             )
-            for c, text in enumerate(texts, 1):
-                self.text(ws, row, c, text, self.text_fmt())
+            cells: list[Cell] = [(0, n, self.cell_fmt(align="center"))]
+            cells += [(c, text, self.text_fmt()) for c, text in enumerate(texts, 1)]
+            height = _row_height((issue.message, 60), (issue.path, 30), (name, 24))
+            _write_cells(ws, row, cells, height)
         span = (first, 0, last, len(columns) - 1)
         self._tint_rows(ws, span, f'=$B{first + 1}="{SEVERITY_TEXT[ERROR]}"', ERROR_FILL)
         self._tint_rows(ws, span, f'=$B{first + 1}="{SEVERITY_TEXT[WARNING]}"', WARNING_FILL)
@@ -1042,12 +1195,16 @@ class _SummaryWriter:
             columns,
         )
         self.table(ws, header, columns, last_row=header + len(files), freeze_col=2)
+        hash_room = HASH_WIDTH * 12 / HASH_FONT_SIZE  # the hash is written smaller
+        center, plain, saved_fmt = (
+            self.cell_fmt(align="center"),
+            self.cell_fmt(),
+            self.cell_fmt(DATETIME_FORMAT),
+        )
+        wrapped, hash_fmt = self.text_fmt(), self.text_fmt(font_size=HASH_FONT_SIZE)
         for n, f in enumerate(files, 1):
             row = header + n
             name = f.unit_name or self.unit_names.get(f.unit_code, "")
-            hash_room = HASH_WIDTH * 12 / HASH_FONT_SIZE  # the hash is written smaller
-            self.fit_row(ws, row, (f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24))
-            ws.write_number(row, 0, n, self.cell_fmt(align="center"))
             texts = (
                 f.path,
                 f.sha256,
@@ -1059,10 +1216,8 @@ class _SummaryWriter:
                 name,
                 f.period,
             )
-            for c, text in enumerate(texts, 1):
-                fmt = self.text_fmt(font_size=HASH_FONT_SIZE) if c == 2 else self.text_fmt()
-                self.text(ws, row, c, text, fmt)
-            if f.saved_at:
-                ws.write_datetime(row, 10, f.saved_at, self.cell_fmt(DATETIME_FORMAT))
-            else:
-                ws.write_blank(row, 10, None, self.cell_fmt())
+            cells: list[Cell] = [(0, n, center)]
+            cells += [(c, text, hash_fmt if c == 2 else wrapped) for c, text in enumerate(texts, 1)]
+            cells.append((10, f.saved_at, saved_fmt) if f.saved_at else (10, None, plain))
+            height = _row_height((f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24))
+            _write_cells(ws, row, cells, height)

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
+from mttq_xlsx import summary
 from mttq_xlsx.errors import UsageError
 from mttq_xlsx.model import (
     ERROR,
@@ -28,7 +31,14 @@ from mttq_xlsx.model import (
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.specs import load_report
-from mttq_xlsx.summary import per_unit_sheets, sheet_name, write_summary
+from mttq_xlsx.summary import (
+    COMMENT_OPTIONS,
+    Link,
+    _write_cells,
+    per_unit_sheets,
+    sheet_name,
+    write_summary,
+)
 
 BSL, PL1 = "bieu-so-lieu", "phu-luc-1"
 INJECTED_NAME = '=HYPERLINK("http://example.invalid","Xã Hữu Lũng")'
@@ -809,3 +819,94 @@ def test_units_with_the_same_name_get_distinct_sheets(tmp_path: Path) -> None:
     result.submissions[1] = dataclasses.replace(twin, unit_name="Xã Tân Thanh")
     wb = openpyxl.load_workbook(write_summary(result, tmp_path / "s.xlsx"))
     assert "Xã Tân Thanh" in wb.sheetnames and "Xã Tân Thanh (2)" in wb.sheetnames
+
+
+# ---------------------------------------------------------------------------- rows as XML
+
+
+def _rows_workbook(path: Path, how: str) -> Path:
+    """A constant_memory sheet of awkward rows, written by _write_cells or by xlsxwriter itself."""
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb.set_properties({"created": datetime(2025, 1, 1)})
+    fmt = {
+        name: wb.add_format({"border": 1, **props})
+        for name, props in [
+            ("center", {"align": "center"}),
+            ("plain", {}),
+            ("wrapped", {"text_wrap": True}),
+            ("int", {"num_format": "#,##0"}),
+            ("dec", {"num_format": "#,##0.00", "bg_color": "#FFEB9C"}),
+            ("date", {"num_format": "dd/mm/yyyy"}),
+        ]
+    }
+    rows: list[tuple[int, float | None, list[tuple[int, Any, str]], list[tuple[int, str]]]] = [
+        (3, None, [(0, 1, "center"), (1, "00001", "plain"), (2, 'Xã A & B <c> "d"\nhai', "wrapped")], []),
+        (4, 48, [(0, 12, "int"), (1, 0.1 + 0.2, "dec"), (2, -1e-20, "dec"), (3, 1e20, "dec")], []),
+        (5, 15, [(0, None, "int"), (1, "", "wrapped"), (2, date(2025, 1, 9), "date")], []),
+        (6, None, [(1, datetime(2025, 1, 9, 8, 30), "date"), (4, "Hà Nội — 100%", "wrapped")], []),
+        (7, 30.5, [(0, " cách đầu", "plain"), (1, "chuông\x07", "plain"), (2, "_x0041_", "plain")], []),
+        (8, None, [(0, "<r>x</r>", "plain"), (1, "dòng cuối\n", "wrapped")], []),
+        (9, None, [(0, 5, "int"), (1, 6, "dec")], [(1, "Cảnh báo: khác tổng")]),
+        (11, 80, [(2, 7, "int")], []),  # a row skipped before it
+        (
+            12,
+            None,
+            [
+                (0, Link("internal:'Số liệu'!A4", "Xem"), "plain"),
+                (2, Link("internal:Khác!B2", "Xã & <b>"), "wrapped"),
+            ],
+            [],
+        ),
+        (13, None, [(0, Link("internal:'Số liệu'!A5", ""), "plain")], []),  # shows the link itself
+        (14, None, [(0, 8, "int")], [(0, "Lỗi: âm")]),  # placed below the tall rows
+    ]
+    ws = wb.add_worksheet("Số liệu")
+    ws.write_string(0, 0, "Tiêu đề", fmt["plain"])
+    for row, height, cells, comments in rows:
+        if how == "xml":
+            _write_cells(ws, row, [(c, v, fmt[f]) for c, v, f in cells], height, comments)
+            continue
+        if height:
+            ws.set_row(row, height)
+        for col, value, name in cells:
+            if value is None or value == "":
+                ws.write_blank(row, col, None, fmt[name])
+            elif isinstance(value, str):
+                ws.write_string(row, col, value, fmt[name])
+            elif isinstance(value, Link):
+                ws.write_url(row, col, value.url, fmt[name], value.text)
+            elif isinstance(value, date):
+                ws.write_datetime(row, col, value, fmt[name])
+            else:
+                ws.write_number(row, col, value, fmt[name])
+        for col, text in comments:
+            ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
+    ws.write_number(16, 0, 9, fmt["int"])
+    wb.close()
+    return path
+
+
+def test_rows_written_as_xml_are_what_xlsxwriter_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """_write_row_xml uses xlsxwriter internals: this fails when they change."""
+    as_xml: list[int] = []
+
+    def spy(ws: Any, row: int, *args: Any) -> bool:
+        written = write_row_xml(ws, row, *args)
+        if written:
+            as_xml.append(row)
+        return written
+
+    write_row_xml = summary._write_row_xml
+    monkeypatch.setattr(summary, "_write_row_xml", spy)
+    ours = _rows_workbook(tmp_path / "xml.xlsx", "xml")
+    theirs = _rows_workbook(tmp_path / "xlsxwriter.xlsx", "xlsxwriter")
+    version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
+    if version >= (3, 3):  # a new major version: check the internals, then allow it in _FAST_ROWS
+        assert summary._FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
+    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary._FAST_ROWS else [])
+    with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
+        assert a.namelist() == b.namelist()
+        for part in a.namelist():
+            assert a.read(part) == b.read(part), part
