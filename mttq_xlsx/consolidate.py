@@ -34,7 +34,7 @@ from .reader import (
     file_record,
     read_bytes,
 )
-from .roster import Unit, strip_diacritics
+from .roster import Unit, clean_text, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
@@ -165,6 +165,7 @@ def _read_one(
             f"Tệp là báo cáo kỳ {own.label} ({sub.period}), không phải kỳ {period.label} "
             f"({period.id}) đang tổng hợp.",
         )
+    sub.unit_code, sub.unit_name = clean_text(sub.unit_code), clean_text(sub.unit_name)
     _identify_unit(sub, report.cover.fields, lookups)
     record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
     if options.roster and options.strict_roster and sub.unit_code not in lookups.by_code:
@@ -215,9 +216,9 @@ def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -
     typed_name = sub.values.get(by_prefill.get("unit_name", ""))
     typed_code = sub.values.get(by_prefill.get("unit_code", ""))
     if not sub.unit_code and isinstance(typed_code, str | int | float) and typed_code != "":
-        sub.unit_code = str(typed_code).removesuffix(".0")
+        sub.unit_code = clean_text(str(typed_code).removesuffix(".0"))
     if not sub.unit_name and isinstance(typed_name, str):
-        sub.unit_name = typed_name
+        sub.unit_name = clean_text(typed_name)
     by_code = lookups.by_code
     if sub.unit_code in by_code:
         sub.unit_name = sub.unit_name or by_code[sub.unit_code].name

@@ -31,6 +31,7 @@ __all__ = [
     "COLUMNS",
     "Unit",
     "all_communes",
+    "clean_text",
     "province_units",
     "read_roster",
     "strip_diacritics",
@@ -182,8 +183,13 @@ def all_communes() -> list[Unit]:
     return list(_all_communes())
 
 
-def _clean(value: str) -> str:
-    return unicodedata.normalize("NFC", value).strip()
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+
+
+def clean_text(value: str) -> str:
+    """A code or name as it is shown and written: NFC, single spaces, no control characters
+    (they would make the summary's links and sheet names invalid XML)."""
+    return " ".join(_INVISIBLE.sub(" ", unicodedata.normalize("NFC", value)).split())
 
 
 def _read_text(path: Path) -> str:
@@ -238,7 +244,7 @@ def read_roster(path: Path) -> list[Unit]:
         for row in reader:
             line = row_start
             row_start = reader.line_num + 1
-            values = [_clean(v) for v in row]
+            values = [clean_text(v) for v in row]
             if not any(values):
                 continue
             if columns is None:

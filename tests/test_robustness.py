@@ -54,6 +54,7 @@ from mttq_xlsx.model import (
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.report import write_report
+from mttq_xlsx.roster import read_roster
 from mttq_xlsx.specs import load_report
 from mttq_xlsx.summary import write_summary
 from mttq_xlsx.workers import Limits
@@ -773,6 +774,27 @@ def test_cell_count_bomb_is_refused_without_exhausting_memory(
 
 
 # ====================================================================== file names
+@pytest.mark.parametrize("per_unit", ["rows", "sheets"])
+def test_control_characters_in_unit_names_never_break_the_summary(per_unit: str, tmp_path: Path) -> None:
+    """A roster name with a bell character or U+FFFE (pasted from somewhere) once made the summary's
+    links and sheet names invalid XML: Excel and openpyxl refused the file."""
+    roster = tmp_path / "don-vi.csv"
+    roster.write_text(
+        "code,name\n178,Thành phố Lạng Sơn\x07\n180,Tràng\ufffeĐịnh\n181,Bình\tGia\n", encoding="utf-8"
+    )
+    units = read_roster(roster)
+    assert [u.name for u in units] == ["Thành phố Lạng Sơn", "Tràng Định", "Bình Gia"]
+    inbox = make_inbox(tmp_path, {"Lang Son.xlsx": XLSX, "Trang Dinh.xls": XLS})
+    result = consolidate(inbox, Options(period=PERIOD, roster=tuple(units)))
+    out = tmp_path / "tong-hop.xlsx"
+    write_summary(result, out, per_unit=per_unit)
+    book = openpyxl.load_workbook(out)  # raised ParseError before
+    shown = {
+        c.value for ws in book.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)
+    }
+    assert {"Thành phố Lạng Sơn", "Tràng Định", "Bình Gia"} <= shown | set(book.sheetnames)
+
+
 def test_odd_file_names_each_appear_once(tmp_path: Path) -> None:
     nfc = unicodedata.normalize("NFC", "Báo cáo Cao Lộc.xlsx")
     nfd = unicodedata.normalize("NFD", "Báo cáo Lộc Bình.ods")
