@@ -103,7 +103,8 @@ class Submission:
     unit_code: str
     unit_name: str
     values: dict[str, Value | list[Value]] = field(default_factory=dict)
-    cells: dict[str, tuple[str, str]] = field(default_factory=dict)  # field id -> (sheet, cell)
+    # field id -> (sheet, cell); may be shared by the submissions of one template: never mutate
+    cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
 

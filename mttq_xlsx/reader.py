@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -94,17 +95,21 @@ def read_bytes(record: FileRecord, data: bytes, path: Path, options: ReadOptions
         unit_name=meta.get("unit_name", ""),
         meta=meta,
     )
-    values, cells = submission.values, submission.cells
+    values = submission.values
+    moved = any(shifts.values())
+    # unmoved, the cells are the map's own dict, shared by every file of the template (never mutated)
+    cells = submission.cells = {} if moved else fmap.cells
     for row, (field_id, sheet, cell, where) in zip(fmap.rows, fmap.reads, strict=True):
         grid = sheets[sheet]
-        shift = shifts.get((row.sheet, row.label_cell, row.label), 0)
+        shift = shifts.get((row.sheet, row.label_cell, row.label), 0) if moved else 0
         if where is None:  # a range that is not first:last fails here, as it always has
             _first, _last = (cell_index(c) for c in cell.split(":"))  # raises ValueError
         elif type(where) is list:
             values[field_id] = [_value(grid, r + shift, c) for r, c in where]
         else:
             values[field_id] = _value(grid, where[0] + shift, where[1])
-        cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
+        if moved:
+            cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
     submission.issues += notes
     submission.issues += _workbook_notes(workbook, fmap, archive, rel)
     if archive.error_cells:
@@ -136,12 +141,9 @@ def _locate(
     """
     shifts: dict[tuple[str, str, str], int] = {}
     lost: list[MapRow] = []
-    for row in fmap.rows:
-        key = (row.sheet, row.label_cell, row.label)
-        if not row.label or not row.label_cell or key in shifts:
-            continue
+    for key, row, where in fmap.labels:
         grid = sheets[row.sheet]
-        r, c = cell_index(row.label_cell)
+        r, c = where or cell_index(row.label_cell)  # a label cell that is not a cell raises here
         if r < len(grid) and c < len(grid[r]) and grid[r][c] == row.label:
             shifts[key] = 0  # the usual case, without normalising anything
             continue
@@ -447,6 +449,9 @@ class _FieldMap:
     # for a range that is not first:last
     reads: tuple[tuple[str, str, str, Any], ...]
     cells: dict[str, tuple[str, str]]  # field id -> (sheet, cell), in map order
+    # each distinct (sheet, label cell, label) once, in map order: its first row and the label
+    # cell's (row, col), None when the label cell is not a cell address
+    labels: tuple[tuple[tuple[str, str, str], MapRow, tuple[int, int] | None], ...]
     error: str = ""  # why a cell of the map is not a cell address
 
 
@@ -523,8 +528,23 @@ def _parse_map(rows: list[list[Any]]) -> _FieldMap:
         sheets=tuple(dict.fromkeys(r.sheet for r in field_map)),
         reads=tuple(reads),
         cells={r.field_id: (r.sheet, r.cell) for r in field_map},
+        labels=tuple(_label_positions(field_map)),
         error=error,
     )
+
+
+def _label_positions(
+    rows: list[MapRow],
+) -> Iterator[tuple[tuple[str, str, str], MapRow, tuple[int, int] | None]]:
+    seen = set()
+    for row in rows:
+        key = (row.sheet, row.label_cell, row.label)
+        if row.label and row.label_cell and key not in seen:
+            seen.add(key)
+            try:
+                yield key, row, cell_index(row.label_cell)
+            except ValueError:
+                yield key, row, None
 
 
 def _restore_escapes(field_id: str) -> str:
