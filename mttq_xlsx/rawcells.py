@@ -28,6 +28,7 @@ class RawCells:
     errors: ErrorCells = field(default_factory=dict)
     # each sheet over the scan's limit -> the cells calamine would allocate for it
     too_large: dict[str, int] = field(default_factory=dict)
+    damaged: set[str] = field(default_factory=set)  # sheets whose own size record cannot be true
 
 
 def excel_error(text: str) -> str:
@@ -141,6 +142,8 @@ def _scan_xls_sheet(stream: bytes, offset: int, name: str, limit: int, errors: b
         if typ == 0x0200 and len(body) >= 12:  # DIMENSIONS, in calamine's arithmetic (u32, wrapping)
             first_row, end_row, first_col, end_col = struct.unpack_from("<IIHH", body)
             if end_row and end_col:
+                if end_row < first_row or end_col < first_col:  # calamine would wrap round to billions
+                    found.damaged.add(name)
                 area = (end_row - first_row) % (1 << 32) * ((end_col - first_col) % (1 << 32))
                 if area > limit:
                     found.too_large[name] = area

@@ -353,6 +353,12 @@ def _read_part(archive: _Archive, info: zipfile.ZipInfo) -> bytes:
 
 def _take(found: rawcells.RawCells, archive: _Archive) -> None:
     """Refuse what a raw scan found too large; keep the error cells it found."""
+    if found.damaged:
+        raise Rejected(
+            "corrupt_file",
+            f"Tệp bị hỏng: kích thước ghi trong trang tính “{min(found.damaged)}” không hợp lệ; "
+            "tệp không được đọc. Hãy mở tệp, lưu lại rồi gửi lại.",
+        )
     if found.too_large:
         sheet, cells = next(iter(found.too_large.items()))
         raise Rejected("file_too_large", _too_many_cells(cells, sheet))

@@ -70,6 +70,13 @@ def test_xls_dimensions_are_checked_as_calamine_reserves_them() -> None:
     assert scan_xls(xls_stream(dimensions=(0, 65536, 0, 30)), MAX_CELLS).too_large == {}
 
 
+def test_xls_dimensions_that_cannot_be_true_mark_the_sheet_damaged() -> None:
+    """Rows inverted (a fuzz-found .xls): calamine's arithmetic wraps round to billions of cells."""
+    found = scan_xls(xls_stream(dimensions=(70, 5, 0, 8)), MAX_CELLS)
+    assert found.damaged == {SHEET} and found.too_large
+    assert scan_xls(xls_stream(dimensions=(0, 85, 0, 8)), MAX_CELLS).damaged == set()
+
+
 def test_encrypted_xls_is_left_to_calamine() -> None:
     """After FILEPASS the record bodies are ciphertext: a DIMENSIONS read from them means nothing."""
     assert scan_xls(xls_stream(dimensions=(0, 65536, 0, 256), encrypted=True), MAX_CELLS) == RawCells()
