@@ -8,8 +8,11 @@ through the same path in tests/test_fuzz.py (regressions) and tests/test_robustn
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +96,36 @@ def test_workers_that_cannot_start_stop_the_run_instead_of_looping() -> None:
     items = ["a", "b", "c"]
     with pytest.raises(RuntimeError, match="die on start"):
         dict(run(behave, items, workers=2, limits=LIMITS, setup=os.abort))
+
+
+SPAWNED_RUN = r"""
+import multiprocessing, sys
+from pathlib import Path
+from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx.periods import parse_period
+from mttq_xlsx.workers import Limits
+
+if __name__ == "__main__":
+    multiprocessing.set_start_method("spawn")  # as on Windows and macOS: nothing inherited
+    result = consolidate(Path(sys.argv[1]), Options(period=parse_period("2024-6T"), limits=Limits(seconds=2)))
+    for record in result.files:
+        print(record.path, record.status, record.reason)
+"""
+
+
+def test_reading_works_when_workers_are_spawned_not_forked(tmp_path: Path) -> None:
+    """Windows and macOS start workers fresh: the task, its setup and the options must travel."""
+    root = Path(__file__).resolve().parents[1]
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy2(
+        root / "samples" / "inbox" / "huyen-phia-bac" / "BC 6 thang - Trang Dinh.xls", inbox / "a.xls"
+    )
+    shutil.copy2(root / "tests" / "regressions" / "calamine_hang-d3ac21714f71.ods", inbox / "hang.ods")
+    script = tmp_path / "spawned.py"
+    script.write_text(SPAWNED_RUN, encoding="utf-8")
+    run = subprocess.run(
+        [sys.executable, str(script), str(inbox)], capture_output=True, text=True, timeout=120, cwd=root
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.splitlines() == ["a.xls accepted ", "hang.ods rejected corrupt_file"]
