@@ -20,14 +20,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, TypeGuard
 
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
-from xlsxwriter.worksheet import Worksheet
 
 from . import __version__
 from .errors import UsageError
@@ -46,6 +44,7 @@ from .numbers import format_ratio
 from .output import atomic_path
 from .specs import SUMMABLE_TYPES, Field, Report, Section, load_report
 from .template import FONT, HEADER_TINT, LINE_HEIGHT, SECTION_TINT
+from .xlsxrows import Cell, Link, write_cells
 
 __all__ = ["PER_UNIT_MODES", "per_unit_sheets", "sheet_name", "write_summary"]
 
@@ -155,126 +154,6 @@ def _cut(text: str, limit: int) -> str:
     while len(text.encode("utf-16-le")) // 2 > limit:
         text = text[:-1]
     return text.rstrip().rstrip("'").rstrip()
-
-
-# ---------------------------------------------------------------------------------- rows
-
-
-class Link(NamedTuple):
-    """A cell that links to `url` (such as ``internal:'Tiến độ'!A1``) and shows `text`."""
-
-    url: str
-    text: str
-
-
-Cell = tuple[int, Any, Any]  # (column, value, format); a value: number, text, date, Link or None
-COMMENT_OPTIONS = {"font_name": FONT, "font_size": 11, "x_scale": 2.5, "y_scale": 1.5}
-# Texts xlsxwriter writes as they are, but for &, < and >: no control character or _xHHHH_ to
-# escape, no space at either end to preserve, nothing it would take for rich text, not too long.
-_UNSAFE_TEXT = re.compile(r"^\s|\s$|[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^<r>")
-_FAST_TEXT_MAX = 16_000
-_FAST_URL_MAX = 255
-_HYPERLINKS_MAX = 65_530  # per worksheet; xlsxwriter drops the links beyond, with a warning
-_column_name = cache(xl_col_to_name)
-# _write_row_xml relies on xlsxwriter internals that differ between versions (3.2 keeps row
-# properties elsewhere): it is used only with the versions that
-# test_rows_written_as_xml_are_what_xlsxwriter_writes was run on, 3.3.0 and 3.3.1, and with any
-# later 3.x, where that test fails if they changed. Otherwise every row goes through xlsxwriter.
-_FAST_ROWS = (3, 3) <= tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2]) < (4, 0) and all(
-    hasattr(cls, name)
-    for cls, name in [
-        (Worksheet, "_check_dimensions"),
-        (Worksheet, "_write_single_row"),
-        (Worksheet, "_write_row"),
-        (Worksheet, "_convert_date_time"),
-        (Format, "_get_xf_index"),
-    ]
-)
-if _FAST_ROWS:
-    from xlsxwriter.url import Url
-
-
-def _write_cells(
-    ws: Any,
-    row: int,
-    cells: Sequence[Cell],
-    height: float | None = None,
-    comments: Sequence[tuple[int, str]] = (),
-) -> None:
-    """Write one row: its `cells` in column order (None or "" is a blank cell with its format),
-    its `height` (None keeps the default) and `comments` as (column, text).
-
-    In `constant_memory` mode a row of plain cells is written as XML straight away, see
-    `_write_row_xml`; any other row goes through xlsxwriter's own methods.
-    """
-    fast = _FAST_ROWS and ws.constant_memory and cells and not comments and row > ws.previous_row
-    if fast and _write_row_xml(ws, row, cells, height):
-        return
-    if height:
-        ws.set_row(row, height)
-    for col, value, fmt in cells:
-        if value is None or value == "":
-            ws.write_blank(row, col, None, fmt)
-        elif isinstance(value, str):
-            ws.write_string(row, col, value, fmt)
-        elif isinstance(value, Link):
-            ws.write_url(row, col, value.url, fmt, value.text)
-        elif isinstance(value, date):
-            ws.write_datetime(row, col, value, fmt)
-        else:
-            ws.write_number(row, col, value, fmt)
-    for col, text in comments:
-        ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
-
-
-def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> bool:
-    """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte;
-    False, having written nothing of it, when a text needs more care than escaping &, < and >.
-
-    xlsxwriter spends about 4 µs of Python on every cell it writes, and the content sheets of a
-    big summary hold hundreds of thousands. In `constant_memory` mode it keeps one row and writes
-    it out as XML when the next row starts: this writes the row out at once instead, through the
-    same internals (`_check_dimensions`, `_write_single_row`, `_write_row`, `row_info`, the
-    row data file `fh`, `_convert_date_time`, `Format._get_xf_index`, and for links `Url`,
-    `hyperlinks` and `hlink_count`); see `_FAST_ROWS`.
-    """
-    ws._write_single_row(row)  # the row before, as any first write to this row would: first
-    r = str(row + 1)
-    parts = []
-    links = []
-    for col, value, fmt in cells:
-        head = f'<c r="{_column_name(col)}{r}" s="{fmt._get_xf_index()}"'
-        if value is None or value == "":
-            parts.append(head + "/>")
-            continue
-        if isinstance(value, Link):
-            if len(value.url) > _FAST_URL_MAX:
-                return False
-            url = Url(value.url)
-            url.text = value.text
-            links.append((col, url))
-            value = value.text
-        if isinstance(value, str):
-            if not value or len(value) > _FAST_TEXT_MAX or _UNSAFE_TEXT.search(value):
-                return False
-            text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            parts.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
-        else:
-            number = ws._convert_date_time(value) if isinstance(value, date) else value
-            parts.append(f"{head}><v>{number:.16G}</v></c>")
-    if ws.hlink_count + len(links) > _HYPERLINKS_MAX:
-        return False
-    ws._check_dimensions(row, cells[0][0])
-    ws._check_dimensions(row, cells[-1][0])
-    if height:
-        ws.set_row(row, height)  # also kept for placing comments below
-    ws._write_row(row, None, ws.row_info.pop(row, None))  # popped: the row is written now
-    parts.append("</row>")
-    ws.fh.write("".join(parts))
-    ws.hlink_count += len(links)
-    for col, url in links:
-        ws.hyperlinks[row][col] = url
-    return True
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -793,7 +672,7 @@ class _SummaryWriter:
                 cells.append((col, *self.cell(value, "", issues or ())))
                 if issues:
                     comments.append((col, _comment(issues)))
-            _write_cells(ws, row, cells, height, comments)
+            write_cells(ws, row, cells, height, comments)
         row = last + 1
         total_fmt = self.fmt(bold=True, border=1, bg_color=TOTAL_TINT)
         ws.write_blank(row, 0, None, total_fmt)
@@ -885,7 +764,7 @@ class _SummaryWriter:
                     ]
                     for c, (col, value) in enumerate(zip(block.columns, cells, strict=True), 3):
                         written.append((c, *self.cell(value, _number_format(col, {}))))
-                    _write_cells(ws, row, written, _row_height((name, NAME_WIDTH), *texts))
+                    write_cells(ws, row, written, _row_height((name, NAME_WIDTH), *texts))
                     row += 1
             if not n:
                 self.text(ws, row, 0, "Không đơn vị nào ghi dòng nào.", self.fmt(italic=True))
@@ -994,7 +873,7 @@ class _SummaryWriter:
                     (4, note, self.text_fmt(self.severity_fill(issues))),
                 ]
                 height = _row_height((text, 56), (shown, 28), (note, 40))
-                _write_cells(ws, row, cells, height, [(2, _comment(issues))] if issues else [])
+                write_cells(ws, row, cells, height, [(2, _comment(issues))] if issues else [])
                 row += 1
             row += 1
 
@@ -1049,7 +928,7 @@ class _SummaryWriter:
                     cells.append((col, Link(f"{column_a}{target + 1}", "Xem"), link))
                 else:
                     cells.append((col, None, plain))
-            _write_cells(ws, row, cells)
+            write_cells(ws, row, cells)
 
     # ------------------------------------------------------------------ Tiến độ
     def write_progress(self, ws: Any) -> None:
@@ -1103,7 +982,7 @@ class _SummaryWriter:
                 (6, path, wrapped),
                 (7, s.file.saved_at, saved_fmt) if s and s.file.saved_at else (7, None, plain),
             ]
-            _write_cells(ws, header + n, cells, _row_height((name, NAME_WIDTH), (path, 40)))
+            write_cells(ws, header + n, cells, _row_height((name, NAME_WIDTH), (path, 40)))
         if rows:
             span = (first, 0, last, len(columns) - 1)
             self._tint_rows(ws, span, f'=${xl_col_to_name(4)}{first + 1}="{NOT_SUBMITTED}"', ERROR_FILL)
@@ -1168,7 +1047,7 @@ class _SummaryWriter:
             cells: list[Cell] = [(0, n, self.cell_fmt(align="center"))]
             cells += [(c, text, self.text_fmt()) for c, text in enumerate(texts, 1)]
             height = _row_height((issue.message, 60), (issue.path, 30), (name, 24))
-            _write_cells(ws, row, cells, height)
+            write_cells(ws, row, cells, height)
         span = (first, 0, last, len(columns) - 1)
         self._tint_rows(ws, span, f'=$B{first + 1}="{SEVERITY_TEXT[ERROR]}"', ERROR_FILL)
         self._tint_rows(ws, span, f'=$B{first + 1}="{SEVERITY_TEXT[WARNING]}"', WARNING_FILL)
@@ -1220,4 +1099,4 @@ class _SummaryWriter:
             cells += [(c, text, hash_fmt if c == 2 else wrapped) for c, text in enumerate(texts, 1)]
             cells.append((10, f.saved_at, saved_fmt) if f.saved_at else (10, None, plain))
             height = _row_height((f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24))
-            _write_cells(ws, row, cells, height)
+            write_cells(ws, row, cells, height)

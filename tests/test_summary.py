@@ -14,7 +14,7 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import summary
+from mttq_xlsx import xlsxrows
 from mttq_xlsx.errors import UsageError
 from mttq_xlsx.model import (
     ERROR,
@@ -31,14 +31,8 @@ from mttq_xlsx.model import (
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.specs import load_report
-from mttq_xlsx.summary import (
-    COMMENT_OPTIONS,
-    Link,
-    _write_cells,
-    per_unit_sheets,
-    sheet_name,
-    write_summary,
-)
+from mttq_xlsx.summary import per_unit_sheets, sheet_name, write_summary
+from mttq_xlsx.xlsxrows import COMMENT_OPTIONS, Link, write_cells
 
 BSL, PL1 = "bieu-so-lieu", "phu-luc-1"
 INJECTED_NAME = '=HYPERLINK("http://example.invalid","Xã Hữu Lũng")'
@@ -825,7 +819,7 @@ def test_units_with_the_same_name_get_distinct_sheets(tmp_path: Path) -> None:
 
 
 def _rows_workbook(path: Path, how: str) -> Path:
-    """A constant_memory sheet of awkward rows, written by _write_cells or by xlsxwriter itself."""
+    """A constant_memory sheet of awkward rows, written by write_cells or by xlsxwriter itself."""
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     wb.set_properties({"created": datetime(2025, 1, 1)})
     fmt = {
@@ -864,7 +858,7 @@ def _rows_workbook(path: Path, how: str) -> Path:
     ws.write_string(0, 0, "Tiêu đề", fmt["plain"])
     for row, height, cells, comments in rows:
         if how == "xml":
-            _write_cells(ws, row, [(c, v, fmt[f]) for c, v, f in cells], height, comments)
+            write_cells(ws, row, [(c, v, fmt[f]) for c, v, f in cells], height, comments)
             continue
         if height:
             ws.set_row(row, height)
@@ -898,14 +892,14 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
             as_xml.append(row)
         return written
 
-    write_row_xml = summary._write_row_xml
-    monkeypatch.setattr(summary, "_write_row_xml", spy)
+    write_row_xml = xlsxrows._write_row_xml
+    monkeypatch.setattr(xlsxrows, "_write_row_xml", spy)
     ours = _rows_workbook(tmp_path / "xml.xlsx", "xml")
     theirs = _rows_workbook(tmp_path / "xlsxwriter.xlsx", "xlsxwriter")
     version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
-    if version >= (3, 3):  # a new major version: check the internals, then allow it in _FAST_ROWS
-        assert summary._FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
-    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary._FAST_ROWS else [])
+    if version >= (3, 3):  # a new major version: check the internals, then allow it in FAST_ROWS
+        assert xlsxrows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
+    assert as_xml == ([3, 4, 5, 6, 11, 12] if xlsxrows.FAST_ROWS else [])
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
         assert a.namelist() == b.namelist()
         for part in a.namelist():
