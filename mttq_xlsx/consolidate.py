@@ -120,18 +120,12 @@ class _Lookups:
         return self._by_name.get(key, [])
 
 
-def _read_one(
-    path: Path, rel: str, root: Path, options: Options, lookups: _Lookups | None = None
-) -> _Outcome:
+def _read_one(path: Path, rel: str, root: Path, options: Options, lookups: _Lookups) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
-    lookups = lookups or _Lookups(options.roster)
     why_ignored = _ignored(path, root)
     if why_ignored:
-        record = FileRecord(path=rel, sha256="", status=IGNORED, reason="not_a_report", message=why_ignored)
-        if path.is_file() and not path.is_symlink():
-            record = file_record(path, rel)[0]
-            record.status, record.reason, record.message = IGNORED, "not_a_report", why_ignored
-        return _Outcome(record)
+        sha = _sha(path) if path.is_file() and not path.is_symlink() else ""  # "" if unreadable too
+        return _Outcome(FileRecord(rel, sha, status=IGNORED, reason="not_a_report", message=why_ignored))
     record = FileRecord(path=rel, sha256="")  # until the file's bytes are read
     try:
         record, data = file_record(path, rel)
@@ -295,7 +289,7 @@ def _failed(path: Path, rel: str, failure: Failed, limits: Limits) -> _Outcome:
 
 
 def _too_much_memory(limits: Limits) -> str:
-    limit = f"{(limits.memory or 0) >> 20} MB" if limits.memory else "giới hạn"
+    limit = f"{limits.memory >> 20} MB" if limits.memory else "giới hạn"
     return (
         f"Đọc tệp cần nhiều bộ nhớ hơn mức cho phép ({limit}): tệp quá lớn hoặc bị hỏng "
         "(có thể có ô bị gõ nhầm ở rất xa); tệp không được đọc."
