@@ -1030,6 +1030,7 @@ class _SummaryWriter:
         if not issues:
             ws.merge_range(first, 0, first, len(columns) - 1, "Không có lỗi", self.cell_fmt(italic=True))
             return
+        center, wrapped = self.cell_fmt(align="center"), self.text_fmt()
         for n, issue in enumerate(issues, 1):
             row = header + n
             name = self.unit_names.get(issue.unit_code, "") if issue.unit_code else ""
@@ -1044,8 +1045,8 @@ class _SummaryWriter:
                 issue.code,
                 issue.message,
             )
-            cells: list[Cell] = [(0, n, self.cell_fmt(align="center"))]
-            cells += [(c, text, self.text_fmt()) for c, text in enumerate(texts, 1)]
+            cells: list[Cell] = [(0, n, center)]
+            cells += [(c, text, wrapped) for c, text in enumerate(texts, 1)]
             height = _row_height((issue.message, 60), (issue.path, 30), (name, 24))
             write_cells(ws, row, cells, height)
         span = (first, 0, last, len(columns) - 1)
