@@ -572,12 +572,31 @@ def _saved_at(archive: _Archive) -> datetime | None:
                     root = ElementTree.fromstring(zf.read(part))
                     for el in root.iter():
                         if el.tag.endswith("}" + tag) and el.text:
-                            return _parse_timestamp(el.text)
+                            text = el.text
+                            if part == "docProps/core.xml" and _saved_by_libreoffice(zf, names):
+                                text = text.strip().removesuffix("Z")  # local time, falsely marked UTC
+                            return _parse_timestamp(text)
         elif archive.summary:
             return _ole_last_saved(archive.summary)
     except Exception:  # a missing or odd timestamp falls back to the file's mtime
         return None
     return None
+
+
+_LIBREOFFICE_APP = re.compile(rb"<(?:\w+:)?Application>\s*LibreOffice")
+
+
+def _saved_by_libreoffice(zf: zipfile.ZipFile, names: set[str]) -> bool:
+    """Whether docProps/app.xml names LibreOffice as the program that saved the xlsx.
+
+    LibreOffice (7.4 and others, ONLYOFFICE/DocumentServer#2405) writes `dcterms:modified` as
+    the local wall-clock time of the machine with a `Z` suffix: saved at 20:00 in Vietnam, the
+    file says 20:00Z, seven hours late. Its .ods (naive local time) and .xls (true UTC) are right.
+    """
+    part = "docProps/app.xml"
+    if part not in names or zf.getinfo(part).file_size >= 1 << 20:
+        return False
+    return _LIBREOFFICE_APP.search(zf.read(part)) is not None
 
 
 def _ole_last_saved(stream: bytes) -> datetime | None:

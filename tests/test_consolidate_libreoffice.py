@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,21 @@ RATIO_CASES = (  # (typed into hoa_giai_ty_le, format, flagged as ratio_mismatch
     ("72,97%", "ods", True),
 )
 BLANK_VALUES = {"nguoi_lap": "Nông Thị Hà", "hoa_giai_so_vu": 10, "hoa_giai_thanh": 7}
+# Saved by LibreOffice in Vietnam around the 10/6 deadline (hour, minute on 10/6 or the day after):
+# (name, day, hour, minute, late). 00:30 and 06:30 on 11/6 are 17:30 and 23:30 UTC on 10/6.
+DEADLINE_CASES = (
+    ("20h00", 10, 20, 0, False),
+    ("23h59", 10, 23, 59, False),
+    ("00h30", 11, 0, 30, True),
+    ("06h30", 11, 6, 30, True),
+)
+# One unit sends twice in one folder: (file name, saved at 6/6 hh:mm Vietnam, tong_kdc).
+# The newer file sorts first by name, so a "last file read wins" bug fails too.
+RESUBMISSIONS = (
+    (("a-ban-sua.ods", 14, 0, 1650), ("b-ban-dau.xlsx", 10, 0, 1600)),  # .ods 4 h newer
+    (("a-ban-sua.xlsx", 16, 0, 1650), ("b-ban-dau.ods", 13, 0, 1600)),  # .xlsx 3 h newer
+    (("a-ban-sua.xls", 9, 0, 1650), ("b-ban-dau.xlsx", 8, 0, 1600)),
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,7 @@ class Built:
     root: Path
     templates: dict[str, Path]
     files: dict[str, Path]  # a name used by the tests -> the saved workbook
+    built_at: tuple[datetime, datetime]  # UTC, around the LibreOffice batch
 
     def cells(self, code: str) -> dict[str, tuple[str, str]]:
         return plan.read_field_map(self.templates[code]).cells
@@ -153,12 +169,32 @@ def built(tmp_path_factory) -> Built:
         values = {**_light(bad.unit_code), bad.field_id: bad.typed}
         add(f"bad/{bad.unit_code}", bad.unit_code, root / "bad" / f"{bad.unit_code}.{bad.fmt}", values)
 
+    for fmt in FORMATS:
+        for name, day, hour, minute, _ in DEADLINE_CASES:
+            saved = datetime(2024, 6, day, hour, minute, tzinfo=plan.VIETNAM)
+            add(
+                f"deadline/{fmt}/{name}",
+                "178",
+                root / "deadline" / fmt / name / f"178.{fmt}",
+                {},
+                saved=saved,
+            )
+    for n, pair in enumerate(RESUBMISSIONS):
+        for file_name, hour, minute, kdc in pair:
+            saved = datetime(2024, 6, 6, hour, minute, tzinfo=plan.VIETNAM)
+            dst = root / "resubmitted" / str(n) / file_name
+            add(f"resubmitted/{n}/{file_name}", "180", dst, {"tong_kdc": kdc}, saved=saved)
+    for fmt in FORMATS:  # no `modified`: LibreOffice stamps the time of the save itself
+        add(f"now/{fmt}", "178", root / "now" / f"178.{fmt}", {"nguoi_lap": "Hoàng Văn Nam"})
+
+    started = datetime.now(UTC)
     results = lo.run_jobs([job for _, job in jobs])
+    built_at = (started, datetime.now(UTC))
     failed = {name: r.get("error") for (name, _), r in zip(jobs, results, strict=True) if not r["ok"]}
     assert not failed, failed
     for code in FORMAT_UNITS:  # the good files of the bad-input inbox
         shutil.copy(root / "formats" / "xlsx" / f"{code}.xlsx", root / "bad" / f"{code}.xlsx")
-    return Built(root, templates, {name: Path(job["dst"]) for name, job in jobs})
+    return Built(root, templates, {name: Path(job["dst"]) for name, job in jobs}, built_at)
 
 
 def _roster(codes) -> tuple[Unit, ...]:
@@ -300,3 +336,43 @@ def test_check_files_on_one_file_gives_its_issues(built, bad):
     ]
     value = result.submissions[0].values[bad.field_id]
     assert value == (bad.typed if bad.counted is None else bad.counted)
+
+
+# ---------------------------------------------------------------------- saved times, Vietnam
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_save_by_libreoffice_in_vietnam_reads_as_the_moment_it_happened(built, fmt):
+    """LibreOffice run with TZ=Asia/Ho_Chi_Minh stamped the save itself: its .xlsx says local
+    time marked "Z"; read as what it is, every format gives the real moment of the save."""
+    path = built.files[f"now/{fmt}"]
+    record, _ = read_submission(path, path.name, ReadOptions())
+    assert record.saved_at is not None
+    started, finished = built.built_at
+    assert started - timedelta(seconds=1) <= record.saved_at <= finished + timedelta(seconds=1)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("name", "day", "hour", "minute", "late"), DEADLINE_CASES, ids=[c[0] for c in DEADLINE_CASES]
+)
+def test_lateness_is_judged_in_vietnam_time(built, fmt, name, day, hour, minute, late):
+    inbox = built.root / "deadline" / fmt / name
+    options = Options(period=PERIOD, roster=_roster(("178",)), deadline=plan.DEADLINE)
+    result = consolidate(inbox, options)
+    (record,) = result.files
+    assert record.saved_at == datetime(2024, 6, day, hour, minute, tzinfo=plan.VIETNAM)
+    assert record.late is late
+    assert result.completeness.late == (["178"] if late else [])
+
+
+@pytest.mark.parametrize(
+    "n", range(len(RESUBMISSIONS)), ids=[f"{a[0]}-over-{b[0]}" for a, b in RESUBMISSIONS]
+)
+def test_the_newest_resubmission_wins_whatever_its_format(built, n):
+    (newer, _, _, kdc), (older, *_) = RESUBMISSIONS[n]
+    result = consolidate(
+        built.root / "resubmitted" / str(n), Options(period=PERIOD, roster=_roster(("180",)))
+    )
+    assert {f.path: f.status for f in result.files} == {newer: "accepted", older: "superseded"}
+    (sub,) = result.submissions
+    assert sub.values["tong_kdc"] == kdc
+    assert result.totals[plan.REPORT_ID]["tong_kdc"] == kdc

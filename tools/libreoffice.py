@@ -6,7 +6,8 @@ one soffice start per :func:`run_jobs` batch. See the worker's docstring for the
 job format.
 
 Environment overrides: ``MTTQ_SOFFICE`` (soffice binary), ``MTTQ_UNO_PYTHON``
-(an interpreter that can ``import uno``).
+(an interpreter that can ``import uno``), ``MTTQ_LO_TZ`` (LibreOffice's time zone; default
+``Asia/Ho_Chi_Minh``, as on the units' machines).
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def _worker_env() -> dict[str, str]:
     # embedded Python.
     for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "VIRTUAL_ENV"):
         env.pop(key, None)
+    # LibreOffice runs as on the units' machines: in Vietnam's time zone, which decides how it
+    # writes a workbook's last-saved time (see ../docs and reader._saved_at).
+    env["TZ"] = os.environ.get("MTTQ_LO_TZ", "Asia/Ho_Chi_Minh")
     return env
 
 

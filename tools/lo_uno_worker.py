@@ -31,12 +31,16 @@ Job keys (only ``src`` and ``dst`` are required)::
     insert_rows    list of {"sheet", "before_row" (1-based), "count" (default 1)}
     recalculate    default true -> document.calculateAll() before saving
     modified       optional ISO date-time, e.g. "2024-06-05T09:30:00+07:00" (no offset:
-                   UTC): stored as the document's last-saved time (xlsx
-                   docProps/core.xml dcterms:modified, ods meta.xml dc:date, xls
-                   summary "last saved"), always written in UTC. LibreOffice stamps
-                   the current time on saving a *modified* document; with this key
-                   the document is marked unmodified right before storeToURL, so the
-                   given time is kept (checked with LibreOffice 7.4, all 3 formats).
+                   local time of this process, i.e. its TZ): stored as the document's
+                   last-saved time exactly as LibreOffice stamps a save itself, as
+                   local wall-clock time. LibreOffice 7.4 then writes it as it would
+                   its own stamp: xlsx dcterms:modified as that wall-clock time with a
+                   false "Z", ods meta.xml dc:date naive local, xls summary "last
+                   saved" converted to true UTC. LibreOffice stamps the current time
+                   on saving a *modified* document; with this key the document is
+                   marked unmodified right before storeToURL, so the given time is
+                   kept (checked with LibreOffice 7.4, all 3 formats, under
+                   TZ=Asia/Ho_Chi_Minh: the same bytes as a real save at that time).
 
 Order inside a job: unprotect, remove_sheets, rename_sheets, insert_rows, cells,
 recalculate, modified, save. So cell addresses refer to the layout after row insertion and
@@ -470,13 +474,13 @@ def set_modification_date(doc, text) -> None:
         moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise JobError(f'bad "modified" {text!r}; use YYYY-MM-DDTHH:MM[:SS][+HH:MM]') from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    if moment.tzinfo is not None:  # to this process's local wall-clock time, as LibreOffice stamps
+        moment = moment.astimezone().replace(tzinfo=None)
     stamp = uno.createUnoStruct("com.sun.star.util.DateTime")
     stamp.Year, stamp.Month, stamp.Day = moment.year, moment.month, moment.day
     stamp.Hours, stamp.Minutes, stamp.Seconds = moment.hour, moment.minute, moment.second
     stamp.NanoSeconds = moment.microsecond * 1000
-    stamp.IsUTC = True
+    stamp.IsUTC = False
     doc.DocumentProperties.ModificationDate = stamp
     doc.setModified(False)
 
