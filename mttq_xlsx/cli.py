@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
@@ -34,13 +35,28 @@ def fail(message: str) -> NoReturn:
 
 
 def handle_errors(func: F) -> F:
-    """Turn library errors into a Vietnamese message and exit 2."""
+    """Turn library errors into a Vietnamese message and exit 2; so does a fault of the program
+    itself (with its traceback for the developers), never exit 1, which means "done with findings"."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MttqError as exc:
             fail(str(exc))
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ways out, which it reports itself
+        except KeyboardInterrupt:
+            fail(
+                "Đã dừng theo yêu cầu (Ctrl+C) trước khi xong; kết quả có thể chưa được ghi đủ. Hãy chạy lại."
+            )
+        except Exception:
+            traceback.print_exc()
+            fail(
+                f"Lỗi của chương trình mttq-xlsx {__version__} (không phải lỗi của các tệp báo cáo): "
+                "chương trình gặp sự cố ngoài dự kiến và đã dừng; kết quả có thể chưa được ghi đủ. "
+                "Hãy gửi cho người phát triển lệnh vừa chạy và toàn bộ nội dung báo lỗi ở trên "
+                "(từ dòng “Traceback”), kèm tệp đang đọc nếu được."
+            )
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__

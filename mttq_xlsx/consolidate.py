@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import traceback
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -190,11 +192,25 @@ def _start_worker(options: Options) -> None:
 def _read_in_worker(entry: Entry) -> _Outcome:
     assert _worker_lookups is not None
     options, lookups = _worker_lookups
-    return _read_one(entry, options, lookups)
+    with _traced():
+        return _read_one(entry, options, lookups)
 
 
 def _expand_in_worker(entry: Entry) -> list[Entry]:
-    return intake.expand(entry)
+    with _traced():
+        return intake.expand(entry)
+
+
+@contextlib.contextmanager
+def _traced() -> Iterator[None]:
+    """A fault of the program in a worker reaches the parent without its traceback (exceptions
+    are pickled without it): put the traceback in the message, for the developers."""
+    try:
+        yield
+    except MemoryError:
+        raise  # a file that needs too much memory, which the worker reports as such
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__} in a worker process:\n{traceback.format_exc()}") from None
 
 
 def _read_all(entries: list[Entry], options: Options, progress: Progress | None) -> list[_Outcome]:
