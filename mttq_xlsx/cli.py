@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime
@@ -12,9 +13,9 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
-from .consolidate import Options, check_files, find_files
-from .consolidate import consolidate as run_consolidation
+from .consolidate import Options, check_files, collect, consolidate_entries
 from .errors import MttqError
+from .intake import readable
 from .model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
 from .periods import Period, current_period, parse_period
 from .report import write_report
@@ -34,13 +35,28 @@ def fail(message: str) -> NoReturn:
 
 
 def handle_errors(func: F) -> F:
-    """Turn library errors into a Vietnamese message and exit 2."""
+    """Turn library errors into a Vietnamese message and exit 2; so does a fault of the program
+    itself (with its traceback for the developers), never exit 1, which means "done with findings"."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MttqError as exc:
             fail(str(exc))
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ways out, which it reports itself
+        except KeyboardInterrupt:
+            fail(
+                "Đã dừng theo yêu cầu (Ctrl+C) trước khi xong; kết quả có thể chưa được ghi đủ. Hãy chạy lại."
+            )
+        except Exception:
+            traceback.print_exc()
+            fail(
+                f"Lỗi của chương trình mttq-xlsx {__version__} (không phải lỗi của các tệp báo cáo): "
+                "chương trình gặp sự cố ngoài dự kiến và đã dừng; kết quả có thể chưa được ghi đủ. "
+                "Hãy gửi cho người phát triển lệnh vừa chạy và toàn bộ nội dung báo lỗi ở trên "
+                "(từ dòng “Traceback”), kèm tệp đang đọc nếu được."
+            )
 
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
@@ -193,7 +209,7 @@ def _roster_option(func: F) -> F:
 def _finish(result: Consolidation, report_path: Path | None) -> int:
     if report_path:
         write_report(result, report_path)
-        click.echo(f"Báo cáo JSON: {report_path}")
+        click.echo(f"Báo cáo JSON: {readable(report_path)}")
     statuses = Counter(f.status for f in result.files)
     severities = Counter(i.severity for i in result.issues)
     click.echo(
@@ -201,7 +217,8 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
         f"{statuses[SUPERSEDED]} bị thay thế bởi bản mới hơn, {statuses[IGNORED]} bỏ qua."
     )
     click.echo(f"Lỗi: {severities[ERROR]}; cảnh báo: {severities[WARNING]}.")
-    findings = bool(result.issues) or statuses[REJECTED] > 0
+    # nothing received at all is not "done and clean": the summary is empty
+    findings = bool(result.issues) or statuses[REJECTED] > 0 or not result.submissions
     if result.roster:
         done = result.completeness
         missing = ", ".join(done.missing[:10]) + (" …" if len(done.missing) > 10 else "")
@@ -268,8 +285,8 @@ def consolidate(
 ) -> None:
     """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
 
-    Đọc .xlsx, .xlsm, .xls, .ods; kiểm tra số liệu; ghi bảng tổng hợp. Không sửa,
-    không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
+    Đọc .xlsx, .xlsm, .xlsb, .xls, .ods, kể cả trong tệp nén .zip; kiểm tra số liệu;
+    ghi bảng tổng hợp. Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
     cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
 
     \b
@@ -281,7 +298,8 @@ def consolidate(
     for target in (output, report_path):
         if target and target.resolve().is_relative_to(inbox_root):
             fail(
-                f"Không ghi “{target}” vào trong thư mục hộp thư {inbox}: hộp thư chỉ được đọc. "
+                f"Không ghi “{readable(target)}” vào trong thư mục hộp thư {readable(inbox)}: "
+                "hộp thư chỉ được đọc. "
                 "Hãy chọn nơi ghi khác."
             )
     options = Options(
@@ -291,15 +309,15 @@ def consolidate(
         password=password,
         workers=workers,
     )
+    entries = collect(inbox, options)
     if sys.stderr.isatty():
-        total = len(find_files(inbox))
-        with click.progressbar(length=total, label="Đang đọc", file=sys.stderr) as bar:
-            result = run_consolidation(inbox, options, bar.update)
+        with click.progressbar(length=len(entries), label="Đang đọc", file=sys.stderr) as bar:
+            result = consolidate_entries(entries, options, bar.update)
     else:
-        result = run_consolidation(inbox, options)
+        result = consolidate_entries(entries, options)
     write_summary(result, output, per_unit=per_unit)
     status = _finish(result, report_path)
-    click.echo(f"Bảng tổng hợp: {output}")
+    click.echo(f"Bảng tổng hợp: {readable(output)}")
     sys.exit(status)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import traceback
 import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from . import intake
 from .checks import check_submission
-from .errors import UsageError
+from .intake import Entry
 from .model import (
     ERROR,
     IGNORED,
@@ -26,14 +30,7 @@ from .model import (
 )
 from .output import reason
 from .periods import Period, parse_period
-from .reader import (
-    SPREADSHEET_SUFFIXES,
-    VIETNAM,
-    ReadOptions,
-    Rejected,
-    file_record,
-    read_bytes,
-)
+from .reader import VIETNAM, ReadOptions, Rejected, read_bytes
 from .roster import Unit, clean_text, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
 from .workers import Failed, Limits
@@ -61,46 +58,6 @@ class _Outcome:
     issues: list[Issue] = field(default_factory=list)
 
 
-def find_files(inbox: Path) -> list[tuple[Path, str]]:
-    """Every entry under `inbox` (subfolders too) but the folders walked, sorted, as (path, path
-    relative to inbox). Names are kept as the file system has them (two names that differ only
-    in Unicode normalisation are two files). Linked folders are listed, not walked.
-    """
-    if not inbox.is_dir():
-        raise UsageError(f"Không thấy thư mục “{inbox}”. Hãy kiểm tra lại đường dẫn.")
-    found: list[tuple[Path, str]] = []
-    for folder, dirs, files in os.walk(inbox, followlinks=False):
-        dirs.sort()
-        base = Path(folder)
-        prefix = base.relative_to(inbox).as_posix()  # once per folder, not once per file
-        prefix = "" if prefix == "." else prefix + "/"
-        linked = [d for d in dirs if (base / d).is_symlink()]
-        for name in [*files, *linked]:
-            found.append((base / name, prefix + name))
-    found.sort(key=lambda item: item[1])
-    return found
-
-
-def _ignored(path: Path, root: Path) -> str | None:
-    name = path.name
-    if name.startswith(("~$", ".~lock")):
-        return "Tệp khóa tạm của Excel/LibreOffice, không phải báo cáo."
-    if path.is_symlink():
-        try:
-            target = path.resolve(strict=True)
-        except (OSError, RuntimeError):  # a dangling link, or links that point at each other
-            return "Liên kết hỏng hoặc lặp vòng; không đọc."
-        if not target.is_relative_to(root):
-            return "Liên kết trỏ ra ngoài thư mục hộp thư; không đọc."
-    if path.is_dir():
-        return "Thư mục liên kết; không đọc để tránh đọc trùng hoặc ra ngoài hộp thư."
-    if not path.is_file():
-        return "Không phải tệp thông thường (ống dẫn, thiết bị…); không đọc."
-    if path.suffix.lower() not in SPREADSHEET_SUFFIXES:
-        return "Không phải tệp bảng tính (.xlsx, .xlsm, .xls, .ods)."
-    return None
-
-
 class _Lookups:
     """What every file of a run is checked against, worked out once per run (and per worker process)
     instead of once per file: the known reports, and the roster by code and by name."""
@@ -120,16 +77,20 @@ class _Lookups:
         return self._by_name.get(key, [])
 
 
-def _read_one(path: Path, rel: str, root: Path, options: Options, lookups: _Lookups) -> _Outcome:
+def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
-    why_ignored = _ignored(path, root)
-    if why_ignored:
-        sha = _sha(path) if path.is_file() and not path.is_symlink() else ""  # "" if unreadable too
-        return _Outcome(FileRecord(rel, sha, status=IGNORED, reason="not_a_report", message=why_ignored))
-    record = FileRecord(path=rel, sha256="")  # until the file's bytes are read
+    record = FileRecord(path=entry.shown, sha256="", source=entry.source)  # the hash once read
+    if entry.ignored:
+        record.sha256, record.status, record.reason = entry.digest(), IGNORED, "not_a_report"
+        record.message = entry.ignored
+        return _Outcome(record)
+    if entry.rejected:
+        record.sha256 = entry.digest()
+        return _reject(record, *entry.rejected)
     try:
-        record, data = file_record(path, rel)
-        sub = read_bytes(record, data, path, ReadOptions(options.password))
+        data = entry.read()
+        record.sha256 = hashlib.sha256(data).hexdigest()
+        sub = read_bytes(record, data, entry.fallback_time, ReadOptions(options.password))
     except Rejected as exc:
         return _reject(record, exc.code, exc.message)
     except OSError as exc:
@@ -186,13 +147,6 @@ def _reject(record: FileRecord, code: str, message: str) -> _Outcome:
     return _Outcome(record, None, [issue])
 
 
-def _sha(path: Path) -> str:
-    try:
-        return file_record(path, "")[0].sha256
-    except OSError:
-        return ""
-
-
 def _day(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
@@ -235,57 +189,86 @@ def _start_worker(options: Options) -> None:
     _worker_lookups = (options, _Lookups(options.roster))
 
 
-def _read_in_worker(task: tuple[Path, str, Path]) -> _Outcome:
+def _read_in_worker(entry: Entry) -> _Outcome:
     assert _worker_lookups is not None
     options, lookups = _worker_lookups
-    return _read_one(*task, options, lookups)
+    with _traced():
+        return _read_one(entry, options, lookups)
 
 
-def _read_all(
-    files: list[tuple[Path, str, Path]], options: Options, progress: Progress | None
-) -> list[_Outcome]:
-    """Read every (path, path as shown, inbox) in capped worker processes, even a single file: a
-    damaged file can abort or hang the parser, and must not take the run with it. Outcomes come
-    in the order of `files`."""
-    if not files:
+def _expand_in_worker(entry: Entry) -> list[Entry]:
+    with _traced():
+        return intake.expand(entry)
+
+
+@contextlib.contextmanager
+def _traced() -> Iterator[None]:
+    """A fault of the program in a worker reaches the parent without its traceback (exceptions
+    are pickled without it): put the traceback in the message, for the developers."""
+    try:
+        yield
+    except MemoryError:
+        raise  # a file that needs too much memory, which the worker reports as such
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__} in a worker process:\n{traceback.format_exc()}") from None
+
+
+def _read_all(entries: list[Entry], options: Options, progress: Progress | None) -> list[_Outcome]:
+    """Read every entry in capped worker processes, even a single file: a damaged file can abort
+    or hang the parser, and must not take the run with it. Outcomes come in the order of `entries`."""
+    if not entries:
         return []
-    workers = min(options.workers or os.cpu_count() or 1, len(files))
-    outcomes: list[_Outcome | None] = [None] * len(files)
+    workers = min(options.workers or os.cpu_count() or 1, len(entries))
+    outcomes: list[_Outcome | None] = [None] * len(entries)
     done = workers_run(
         _read_in_worker,
-        files,
+        entries,
         workers=workers,
         limits=options.limits,
         setup=_start_worker,
         setup_args=(options,),
-        batch_size=max(1, min(BATCH_LIMIT, len(files) // (workers * 8))),
+        batch_size=max(1, min(BATCH_LIMIT, len(entries) // (workers * 8))),
     )
     for index, outcome in done:
         if isinstance(outcome, Failed):
-            outcome = _failed(*files[index][:2], outcome, options.limits)
+            entry = entries[index]
+            # a member that killed its worker is not inflated again here, outside the caps
+            sha = entry.digest() if entry.member is None else ""
+            record = FileRecord(path=entry.shown, sha256=sha, source=entry.source)
+            outcome = _reject(record, *_failure(outcome, options.limits))
         outcomes[index] = outcome
         if progress:
             progress(1)
     return outcomes  # type: ignore[return-value]  # every index was filled
 
 
-def _failed(path: Path, rel: str, failure: Failed, limits: Limits) -> _Outcome:
-    """The file that killed or stalled its reading worker."""
-    record = FileRecord(path=rel, sha256=_sha(path))
+def _expand(entries: list[Entry], options: Options) -> list[Entry]:
+    """Each zip replaced by its members, listed in capped worker processes (a hostile zip's
+    directory may ask for anything); a zip that cannot be listed stays, rejected."""
+    at = [i for i, entry in enumerate(entries) if entry.is_zip]
+    if not at:
+        return entries
+    zips = [entries[i] for i in at]
+    found: dict[int, list[Entry]] = {}
+    workers = min(options.workers or os.cpu_count() or 1, len(zips))
+    for index, members in workers_run(_expand_in_worker, zips, workers=workers, limits=options.limits):
+        if isinstance(members, Failed):
+            members = [replace(zips[index], rejected=_failure(members, options.limits))]
+        found[at[index]] = members
+    return [member for i, entry in enumerate(entries) for member in found.get(i, [entry])]
+
+
+def _failure(failure: Failed, limits: Limits) -> tuple[str, str]:
+    """Why a file that killed or stalled its worker is rejected: (code, message)."""
     if failure.kind == "timeout":
-        return _reject(
-            record,
+        return (
             "corrupt_file",
             f"Đọc tệp quá {limits.seconds:g} giây vẫn chưa xong nên đã dừng: tệp có thể bị hỏng. "
             "Hãy mở thử tệp, lưu lại rồi gửi lại.",
         )
     if failure.kind == "memory":
-        return _reject(record, "file_too_large", _too_much_memory(limits))
-    return _reject(
-        record,
-        "corrupt_file",
-        f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp ({failure.detail}).",
-    )
+        return "file_too_large", _too_much_memory(limits)
+    return "corrupt_file", f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp ({failure.detail})."
 
 
 def _too_much_memory(limits: Limits) -> str:
@@ -301,16 +284,26 @@ def _deadline_end(deadline: date) -> datetime:
     return datetime.combine(deadline + timedelta(days=1), time(0), VIETNAM)
 
 
+def collect(inbox: Path, options: Options) -> list[Entry]:
+    """Every file under `inbox`, each zip's members in its place, in the order they are listed."""
+    return _expand(intake.walk(inbox), options)
+
+
 def consolidate(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
     """Read every file under `inbox` and consolidate; the inbox is only read."""
-    root = inbox.resolve()
-    files = [(path, rel, root) for path, rel in find_files(inbox)]
-    return _combine(_read_all(files, options, progress), options)
+    return consolidate_entries(collect(inbox, options), options, progress)
+
+
+def consolidate_entries(
+    entries: list[Entry], options: Options, progress: Progress | None = None
+) -> Consolidation:
+    """Read and consolidate what `collect` found; `progress(1)` after each entry."""
+    return _combine(_read_all(entries, options, progress), options)
 
 
 def check_files(paths: list[Path], options: Options) -> Consolidation:
-    """Read and check single workbooks, as a unit does before sending."""
-    return _combine(_read_all([(p, p.name, p.parent.resolve()) for p in paths], options, None), options)
+    """Read and check single workbooks (or zips of them), as a unit does before sending."""
+    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options)
 
 
 def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:

@@ -60,11 +60,35 @@ class Issue:
         }
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where a file came from: a file in the inbox folder, a member of a zip in it, or (later) a mail."""
+
+    kind: str = "file"  # "file" | "zip" | "mail"
+    message_id: str = ""
+    sender: str = ""
+    subject: str = ""
+    received_at: datetime | None = None  # when the mail arrived
+    attachment: str = ""  # the member's name in the zip, or the attachment's file name in a mail
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message_id": self.message_id,
+            "sender": self.sender,
+            "subject": self.subject,
+            "received_at": self.received_at.isoformat() if self.received_at else None,
+            "attachment": self.attachment,
+        }
+
+
 @dataclass
 class FileRecord:
     """Every file found in the inbox, whatever happened to it."""
 
-    path: str  # relative to the inbox, with forward slashes
+    # relative to the inbox, with forward slashes, readable: bytes of a name that are not UTF-8
+    # shown as \xe1, a zip's member as "bao-cao.zip › Bình Gia/bc.xlsx"
+    path: str
     sha256: str
     status: str = ACCEPTED
     reason: str = ""  # a code when rejected, superseded or ignored
@@ -75,6 +99,7 @@ class FileRecord:
     period: str = ""
     saved_at: datetime | None = None  # the workbook's own last-saved time, else the file's mtime
     late: bool = False
+    source: Source = Source()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -89,6 +114,7 @@ class FileRecord:
             "period": self.period,
             "saved_at": self.saved_at.isoformat() if self.saved_at else None,
             "late": self.late,
+            "source": self.source.as_dict(),
         }
 
 

@@ -12,7 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -27,7 +27,8 @@ from .model import ERROR, REJECTION_CODES, WARNING, FileRecord, Issue, Submissio
 from .numbers import format_number
 from .template import LISTS_SHEET, META_SHEET, SCHEMA
 
-SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"})
+# what is read as a workbook, in the order users are told; whatever program saved it
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
@@ -67,18 +68,26 @@ def file_record(path: Path, rel: str) -> tuple[FileRecord, bytes]:
     return FileRecord(path=rel, sha256=hashlib.sha256(data).hexdigest()), data
 
 
+def modified_at(path: Path) -> datetime:
+    """A file's modification time: when a workbook has no saved time of its own."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
 def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRecord, Submission]:
     """Read `path`; raises Rejected on failure."""
     record, data = file_record(path, rel)
-    return record, read_bytes(record, data, path, options)
+    return record, read_bytes(record, data, lambda: modified_at(path), options)
 
 
-def read_bytes(record: FileRecord, data: bytes, path: Path, options: ReadOptions) -> Submission:
-    """Read a file's `data`; raises Rejected on failure, with `record` filled as far as known."""
+def read_bytes(
+    record: FileRecord, data: bytes, fallback: Callable[[], datetime], options: ReadOptions
+) -> Submission:
+    """Read a file's `data`; raises Rejected on failure, with `record` filled as far as known.
+    `fallback()` is the file's time when the workbook has no saved time of its own."""
     rel = record.path
     data = _decrypt_if_needed(data, options.password)
     archive = _Archive(data)  # the container, read once for the timestamp and the raw checks
-    saved_at = _saved_at(archive) or datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    saved_at = _saved_at(archive) or fallback()
     record.saved_at = saved_at
     workbook = _open(data, archive)
     meta, fmap = _read_meta(workbook)

@@ -17,17 +17,22 @@ def is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def assert_accounted(result: Consolidation, inbox: Path) -> dict[str, Any]:
-    """Every file under the inbox exactly once, with a status (and a known code and a message when
-    rejected); units only from accepted files; totals the sums of the accepted figures.
-    Returns the JSON report."""
+def shown(name: str) -> str:
+    """A name as users are shown it: as the disk has it, bytes that are not UTF-8 written as \\xe1."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def assert_accounted(result: Consolidation, inbox: Path, paths: list[str] | None = None) -> dict[str, Any]:
+    """Every file under the inbox exactly once (or each of `paths`, when zips are opened), with a
+    status (and a known code and a message when rejected); units only from accepted files; totals
+    the sums of the accepted figures. Returns the JSON report."""
     report = report_dict(result)
     on_disk = sorted(
-        os.path.relpath(os.path.join(folder, name), inbox).replace(os.sep, "/")  # as the disk has them
+        shown(os.path.relpath(os.path.join(folder, name), inbox).replace(os.sep, "/"))
         for folder, _dirs, names in os.walk(inbox)
         for name in names
     )
-    assert sorted(f["path"] for f in report["files"]) == on_disk
+    assert sorted(f["path"] for f in report["files"]) == sorted(paths if paths is not None else on_disk)
     assert all(f["status"] in {ACCEPTED, REJECTED, SUPERSEDED, IGNORED} for f in report["files"])
     rejected = [f for f in report["files"] if f["status"] == REJECTED]
     assert all(f["reason"] in REJECTION_CODES and f["message"] for f in rejected), rejected

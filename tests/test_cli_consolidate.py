@@ -211,3 +211,77 @@ def test_check_a_file_with_problems() -> None:
         assert "Lỗi" in r.stdout or "Cảnh báo" in r.stdout or "bị loại" in r.stdout
     ratio = [r for r in flagged.values() if "tỷ lệ ghi 72,97%" in r.stdout]
     assert len(ratio) == 1
+
+
+# ---------------------------------------------------------------------- faults of the program itself
+CRASH = "Lỗi: Lỗi của chương trình mttq-xlsx"
+
+
+def assert_crashed(result: Result, *words: str) -> None:
+    """Exit 2 (never 1, "done with findings"), the traceback for the developers, then the
+    Vietnamese message saying it is the program's fault and what to send."""
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback (most recent call last)" in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(CRASH), last
+    assert "không phải lỗi của các tệp báo cáo" in last and "gửi cho người phát triển" in last
+
+
+@pytest.mark.parametrize("command", ["consolidate", "check"])
+def test_a_fault_in_the_program_exits_2(
+    command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_dumps(*_args: object, **_kwargs: object) -> str:
+        raise TypeError("Object of type Period is not JSON serializable")
+
+    monkeypatch.setattr(json, "dumps", broken_dumps)  # what the JSON report is written with
+    target = tmp_path / "bao-cao.json"
+    if command == "consolidate":
+        result = run(
+            "consolidate", INBOX, "-o", tmp_path / "t.xlsx", "--period", "2024-6T", "--report", target
+        )
+    else:
+        result = run("check", INBOX / "Báo cáo Cao Lộc.xlsx", "--report", target)
+    assert_crashed(result, "TypeError: Object of type Period is not JSON serializable")
+    assert not target.exists()
+
+
+@pytest.mark.skipif(
+    __import__("multiprocessing").get_start_method() != "fork",
+    reason="the fault is injected in the parent and reaches the workers only when they are forked",
+)
+def test_a_fault_in_a_worker_exits_2_with_the_workers_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import zipfile
+
+    from mttq_xlsx import intake
+
+    def broken_expand(_entry: object) -> list:
+        raise KeyError("member")
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    with zipfile.ZipFile(inbox / "bao-cao.zip", "w") as zf:
+        zf.write(INBOX / "Báo cáo Cao Lộc.xlsx", "Cao Loc.xlsx")
+    monkeypatch.setattr(intake, "expand", broken_expand)
+    result = run("consolidate", inbox, "-o", tmp_path / "t.xlsx", "--period", "2024-6T")
+    assert_crashed(result, "KeyError in a worker process", "in broken_expand")
+    assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_ctrl_c_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xlsxwriter.workbook
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(xlsxwriter.workbook.Workbook, "close", interrupted)
+    result = run("consolidate", INBOX, "-o", tmp_path / "t.xlsx", "--period", "2024-6T")
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert result.stderr.startswith("Lỗi: Đã dừng theo yêu cầu (Ctrl+C) trước khi xong")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "t.xlsx").exists()

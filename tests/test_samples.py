@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, consolidate, find_files
+from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx.intake import walk
 from mttq_xlsx.numbers import format_ratio
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import ReadOptions, read_submission
@@ -89,7 +90,7 @@ def test_roster_is_the_eleven_districts(roster):
 
 
 def test_inbox_holds_exactly_the_planned_files():
-    found = [rel for _, rel in find_files(INBOX)]
+    found = [entry.shown for entry in walk(INBOX)]
     assert found == sorted(BY_PATH), REBUILD
 
 
