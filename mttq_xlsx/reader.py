@@ -328,7 +328,7 @@ def _check_cell_area(archive: _Archive) -> None:
         if info.filename == "content.xml":
             _take(rawcells.scan_ods(_read_part(archive, info), MAX_CELLS), archive)
         elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            area, cells = rawcells.xlsx_sheet(_read_part(archive, info))
+            area, cells = rawcells.xlsx_sheet(_read_part(archive, info), MAX_CELLS)
             if area > MAX_CELLS:
                 sheet = _sheet_names(archive).get(info.filename, info.filename)
                 raise Rejected("file_too_large", _too_many_cells(area, sheet))
@@ -436,8 +436,10 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         )
     try:
         sheet = workbook.get_sheet_by_name(name)
-        if sheet.height * sheet.width > MAX_CELLS:
-            raise Rejected("file_too_large", _too_many_cells(sheet.height * sheet.width, name))
+        # read from A1, so the rows and columns before the first cell count too
+        end_row, end_col = sheet.end or (-1, -1)
+        if (end_row + 1) * (end_col + 1) > MAX_CELLS:
+            raise Rejected("file_too_large", _too_many_cells((end_row + 1) * (end_col + 1), name))
         return sheet.to_python(skip_empty_area=False)
     except Rejected:
         raise

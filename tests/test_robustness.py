@@ -589,6 +589,12 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
         "unprotect": True,
         "cells": [{"sheet": FORM, "cell": "AMJ1048576", "value": 1}],
     }
+    for fmt, last_row in (("xlsx", 1048576), ("xls", 65536), ("ods", 1048576)):
+        jobs[f"far-row.{fmt}"] = {  # the height of the sheet's last row changed, nothing typed there
+            "src": XLSX,
+            "unprotect": True,
+            "row_heights": [{"sheet": FORM, "row": last_row, "height": 1200}],
+        }
     names = list(jobs)
     results = lo.run_jobs([{**jobs[n], "dst": root / n} for n in names])
     failed = {n: r.get("error") for n, r in zip(names, results, strict=True) if not r.get("ok")}
@@ -770,6 +776,41 @@ def test_cell_count_bomb_is_refused_without_exhausting_memory(
         assert all(figures.get(f) == truth(XLSX).get(f) for f in INPUT_NUMBERS)
     else:
         assert entry["reason"] == "file_too_large", entry
+    assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+
+
+def excel_far_row_xlsx(target: Path) -> Path:
+    """The real xlsx with the row Excel writes once the height of the sheet's last row was changed
+    (as in XlsxWriter's Excel-made comment03.xlsx): a row element with no cell, and the dimension
+    reaching it."""
+    part = sheet_part(XLSX, FORM)
+
+    def far_row(xml: bytes) -> bytes:
+        xml = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml)
+        return xml.replace(b"</sheetData>", b'<row r="1048576" ht="30" customHeight="1"/></sheetData>')
+
+    return rezip(XLSX, target, {part: far_row})
+
+
+@pytest.mark.parametrize("name", ["far-row-excel.xlsx", "far-row.xlsx", "far-row.xls", "far-row.ods"])
+def test_a_far_row_formatted_is_not_a_far_cell(name: str, request: Any, tmp_path: Path) -> None:
+    """A row's height changed at the end of the sheet, no cell there: read with its figures."""
+    if name == "far-row-excel.xlsx":
+        source = excel_far_row_xlsx(tmp_path / name)
+    else:
+        source = request.getfixturevalue("edited").files[name]
+        if name.endswith(".xlsx"):  # what LibreOffice writes: an empty row element, the dimension to it
+            with zipfile.ZipFile(source) as zf:
+                xml = zf.read(sheet_part(source, FORM))
+            assert re.search(rb'<row r="1048576"[^>]*customHeight="true"[^>]*></row>', xml)
+            assert b'<dimension ref="A1:E1048576"/>' in xml
+    inbox = make_inbox(tmp_path, {f"Lang Son {name}": source, "Trang Dinh.xls": XLS})
+    run = consolidate_in_child(inbox, timeout=60)
+    entry = run.file(f"Lang Son {name}")
+    assert (entry["status"], entry["reason"]) == (ACCEPTED, ""), entry
+    assert run.report is not None
+    figures = run.report["units"]["178"][REPORT_ID]
+    assert {f: figures.get(f) for f in INPUT_NUMBERS} == {f: truth(XLSX).get(f) for f in INPUT_NUMBERS}
     assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
 
 
