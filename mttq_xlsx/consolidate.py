@@ -27,10 +27,12 @@ from .model import (
 from .output import reason
 from .periods import Period, parse_period
 from .reader import (
+    SAVE_AGAIN,
     SPREADSHEET_SUFFIXES,
     VIETNAM,
     ReadOptions,
     Rejected,
+    damaged,
     file_record,
     read_bytes,
 )
@@ -131,19 +133,16 @@ def _read_one(path: Path, rel: str, root: Path, options: Options, lookups: _Look
         record, data = file_record(path, rel)
         sub = read_bytes(record, data, path, ReadOptions(options.password))
     except Rejected as exc:
-        return _reject(record, exc.code, exc.message)
+        return _reject(record, exc.code, exc.message, exc.detail)
     except OSError as exc:
-        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.")
+        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.", str(exc))
     except MemoryError:
-        return _reject(record, "file_too_large", _too_much_memory(options.limits))
+        return _reject(record, "file_too_large", _too_much_memory(options.limits), "MemoryError")
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a Rust panic in calamine arrives as a BaseException
-        return _reject(
-            record,
-            "corrupt_file",
-            f"Tệp bị hỏng, không đọc được ({type(exc).__name__}: {str(exc)[:200]}).",
-        )
+        rejected = damaged(exc)
+        return _reject(record, rejected.code, rejected.message, rejected.detail)
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_report(sub.report_id)
@@ -179,9 +178,9 @@ def _read_one(path: Path, rel: str, root: Path, options: Options, lookups: _Look
     return _Outcome(record, sub, sub.issues)
 
 
-def _reject(record: FileRecord, code: str, message: str) -> _Outcome:
+def _reject(record: FileRecord, code: str, message: str, detail: str = "") -> _Outcome:
     assert code in REJECTION_CODES, code
-    record.status, record.reason, record.message = REJECTED, code, message
+    record.status, record.reason, record.message, record.detail = REJECTED, code, message, detail
     issue = Issue(ERROR, record.path, code, message, record.unit_code)
     return _Outcome(record, None, [issue])
 
@@ -277,14 +276,16 @@ def _failed(path: Path, rel: str, failure: Failed, limits: Limits) -> _Outcome:
             record,
             "corrupt_file",
             f"Đọc tệp quá {limits.seconds:g} giây vẫn chưa xong nên đã dừng: tệp có thể bị hỏng. "
-            "Hãy mở thử tệp, lưu lại rồi gửi lại.",
+            + SAVE_AGAIN,
+            failure.detail,
         )
     if failure.kind == "memory":
-        return _reject(record, "file_too_large", _too_much_memory(limits))
+        return _reject(record, "file_too_large", _too_much_memory(limits), failure.detail)
     return _reject(
         record,
         "corrupt_file",
-        f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp ({failure.detail}).",
+        f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp. {SAVE_AGAIN}",
+        failure.detail,
     )
 
 

@@ -163,6 +163,17 @@ def scan_xls(stream: bytes, limit: int) -> RawCells:
     return found
 
 
+def xls_encrypted(stream: bytes) -> bool:
+    """Whether the workbook globals hold a FILEPASS record (it comes before the sheets are listed)."""
+    with contextlib.suppress(Exception):
+        for typ, _, _ in _xls_records(stream, 0):
+            if typ == 0x002F:
+                return True
+            if typ == 0x0085:  # BOUNDSHEET
+                return False
+    return False
+
+
 def _xls_may_hold_errors(stream: bytes) -> bool:
     """A quick look for the bytes of an error value, so that a file without one is not walked."""
     pos = stream.find(_XLS_FORMULA_ERROR, 3)
