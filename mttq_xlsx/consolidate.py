@@ -35,6 +35,7 @@ from .reader import (
     damaged,
     file_record,
     read_bytes,
+    said,
 )
 from .roster import Unit, clean_text, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
@@ -135,7 +136,7 @@ def _read_one(path: Path, rel: str, root: Path, options: Options, lookups: _Look
     except Rejected as exc:
         return _reject(record, exc.code, exc.message, exc.detail)
     except OSError as exc:
-        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.", str(exc))
+        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.", said(exc))
     except MemoryError:
         return _reject(record, "file_too_large", _too_much_memory(options.limits), "MemoryError")
     except (KeyboardInterrupt, SystemExit):

@@ -45,24 +45,21 @@ SAVE_AGAIN = (
 NO_PASSWORD = (
     "Tệp có mật khẩu. Hãy đề nghị đơn vị gửi lại tệp không đặt mật khẩu, hoặc chạy lại với --password."
 )
-# what a reading library's error says (its type and text, lower case) -> the likely cause, in order
-_DAMAGE = (
-    (
-        (
-            "zip",
-            "deflate",
-            "decompress",
-            "checksum",
-            "crc",
-            "declared uncompressed size",
-            "fill whole buffer",
-        ),
-        "phần nén bên trong tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)",
+# the likely cause of a reading library's error -> words of its type and text (lower case), in order
+_DAMAGE = {
+    "phần nén bên trong tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)": (
+        "zip",
+        "deflate",
+        "decompress",
+        "checksum",
+        "crc",
+        "declared uncompressed size",
+        "fill whole buffer",
     ),
-    (("xml", "ill-formed", "attribute", "decode", "entity"), "nội dung XML bên trong tệp bị hỏng"),
-    (("cfb", "sector", "ole"), "cấu trúc bên trong của tệp .xls bị hỏng"),
-    (("cannot detect file format",), "không nhận ra được nội dung bảng tính bên trong tệp"),
-)
+    "dữ liệu bên trong tệp bị hỏng": ("xml", "ill-formed", "decode"),
+    "cấu trúc bên trong của tệp .xls bị hỏng": ("cfb",),
+    "không nhận ra được nội dung bảng tính bên trong tệp": ("cannot detect file format",),
+}
 
 
 class Rejected(Exception):
@@ -77,17 +74,21 @@ class Rejected(Exception):
         self.detail = detail
 
 
+def said(exc: BaseException) -> str:
+    """What an exception says, as a report's `detail`."""
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
 def damaged(exc: BaseException, sheet: str = "") -> Rejected:
     """A file (or one of its sheets) that a reading library gave up on: the likely cause in
     Vietnamese, what to do, and the library's own words as the detail."""
-    detail = f"{type(exc).__name__}: {exc}"
-    said = detail.lower()
+    words = said(exc).lower()
     cause = next(
-        (cause for words, cause in _DAMAGE if any(w in said for w in words)),
-        "bộ đọc bảng tính không đọc được nội dung tệp",
+        (cause for cause, known in _DAMAGE.items() if any(word in words for word in known)),
+        "bộ đọc bảng tính không đọc được tệp",
     )
     where = f"Trang tính “{sheet}” của tệp" if sheet else "Tệp"
-    return Rejected("corrupt_file", f"{where} bị hỏng: {cause}. {SAVE_AGAIN}", detail[:1000])
+    return Rejected("corrupt_file", f"{where} bị hỏng: {cause}. {SAVE_AGAIN}", said(exc))
 
 
 @dataclass(frozen=True)
@@ -295,17 +296,17 @@ def _decrypted(data: bytes, kind: str, password: str | None) -> bytes:
         try:
             return encryption.decrypt(data, kind, given, MAX_UNCOMPRESSED)
         except encryption.WrongPassword as exc:
-            refused = f"{type(exc).__name__}: {exc}"
+            refused = said(exc)
         except encryption.Unsupported as exc:
             raise Rejected(
                 "password_protected",
                 "Tệp có mật khẩu, đặt theo cách mã hóa mà chương trình chưa mở được. Hãy đề nghị đơn vị "
                 "gửi lại tệp không đặt mật khẩu.",
-                f"{type(exc).__name__}: {exc}",
+                said(exc),
             ) from exc
         except Exception as exc:  # a damaged file: msoffcrypto, zipfile and the XML parser raise many types
             if password is None:  # whether a password would open it cannot be known
-                raise Rejected("password_protected", NO_PASSWORD, f"{type(exc).__name__}: {exc}") from exc
+                raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
             raise damaged(exc) from exc
     if password is None:
         raise Rejected("password_protected", NO_PASSWORD)
@@ -366,7 +367,7 @@ def _check_zip(archive: _Archive) -> None:
         raise Rejected(
             "corrupt_file",
             "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong).",
-            f"{type(archive.error).__name__}: {archive.error}",
+            said(archive.error),
         ) from archive.error
     assert archive.zip is not None
     infos = archive.zip.infolist()
@@ -508,7 +509,7 @@ def _open(data: bytes, archive: _Archive) -> CalamineWorkbook:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         if "password" in str(exc).lower():
-            raise Rejected("password_protected", NO_PASSWORD, f"{type(exc).__name__}: {exc}") from exc
+            raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
         raise damaged(exc) from exc
 
 

@@ -303,6 +303,24 @@ def test_no_english_in_any_message(tmp_path: Path) -> None:
     assert not {f.path: english_in(f.message) for f in wrong.files if english_in(f.message)}
 
 
+def test_damage_is_told_by_its_likely_cause_and_the_library_text_kept(tmp_path: Path) -> None:
+    """Bytes changed inside the compressed form sheet of a real report: the message names the
+    compressed part, in Vietnamese; what zipfile said is the detail."""
+    data = bytearray(XLSX.read_bytes())
+    with zipfile.ZipFile(XLSX) as zf:
+        info = max(zf.infolist(), key=lambda i: i.compress_size)  # the form sheet
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + info.compress_size // 2 : start + info.compress_size // 2 + 8] = b"\x00" * 8
+    path = tmp_path / "Lang Son.xlsx"
+    path.write_bytes(bytes(data))
+    record = check_one(path)
+    assert (record.status, record.reason) == (REJECTED, "corrupt_file"), record
+    assert record.message.startswith("Tệp bị hỏng: phần nén bên trong tệp bị hỏng") and not english_in(
+        record.message
+    )
+    assert re.match(r"(BadZipFile|error|XmlError|CalamineError): ", record.detail), record.detail
+
+
 def test_the_english_detector_finds_what_it_must() -> None:
     """Without this, the test above would pass on any message."""
     assert english_in("Tệp bị hỏng, không đọc được (Cannot detect file format).") == [
