@@ -45,10 +45,13 @@ def decrypt(data: bytes, kind: str, password: str, limit: int) -> bytes:
     if kind == ODS:
         return _decrypt_ods(data, password, limit)
     import msoffcrypto
-    from msoffcrypto.exceptions import DecryptionError, InvalidKeyError
+    from msoffcrypto.exceptions import DecryptionError, FileFormatError, InvalidKeyError
 
-    office = msoffcrypto.OfficeFile(io.BytesIO(data))
     out = io.BytesIO()
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(data))
+    except FileFormatError as exc:  # e.g. an Excel 95 workbook: its encryption is not handled
+        raise Unsupported(str(exc)) from exc
     try:
         office.load_key(password=password)
         office.decrypt(out)
@@ -70,7 +73,7 @@ def _decrypt_ods(data: bytes, password: str, limit: int) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         manifest = ElementTree.fromstring(_read(package, ODS_MANIFEST, 1 << 20))
         entries = {e.get(f"{_NS}full-path"): e for e in manifest.iter(f"{_NS}file-entry")}
-        if "encrypted-package" in entries:  # the whole package encrypted as one part (LibreOffice 7.6+)
+        if "encrypted-package" in entries:  # the whole package as one part, as newer LibreOffice can write
             raise Unsupported("encrypted-package")
         parts = {}
         for name in ODS_PARTS:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import random
 import re
+import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import olefile
 import pytest
 
 from mttq_xlsx.consolidate import Options, check_files
@@ -145,6 +148,40 @@ def test_excel_built_in_password_opens_without_asking() -> None:
     only against changes and opens without asking: it is read, as any workbook."""
     record = check_one(EXTERNAL / "calamine" / "issue_385.xls")
     assert (record.status, record.reason) == (REJECTED, "not_a_template"), record
+
+
+def test_encryption_that_is_not_handled_says_so(tmp_path: Path) -> None:
+    """An Excel 95 workbook with a FILEPASS record (made from calamine's real BIFF5 file: three empty
+    records after the BOF become FILEPASS and one empty record, same length): msoffcrypto-tool does
+    not decrypt Excel 95, and the message says that the unit must send it without a password."""
+    path = tmp_path / "Excel 95 co mat khau.xls"
+    shutil.copy(EXTERNAL / "calamine" / "biff5_write.xls", path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        book = bytearray(ole.openstream("Book").read())
+        assert book[22:34] == bytes.fromhex("bf000000 c0000000 e2000000")
+        book[22:34] = struct.pack("<HHHH", 0x002F, 4, 0, 0) + bytes.fromhex("e2000000")
+        ole.write_stream("Book", bytes(book))
+    for password in (None, "1234"):
+        record = check_one(path, password=password)
+        assert (record.status, record.reason) == (REJECTED, "password_protected"), record
+    assert "chưa mở được" in record.message and "không đặt mật khẩu" in record.message
+
+
+@pytest.mark.libreoffice
+def test_ods_encrypted_otherwise_says_so(made: dict[str, Any], tmp_path: Path) -> None:
+    """Newer LibreOffice versions can encrypt with AES-GCM, which ODF 1.2 does not have: the
+    manifest names it (here written into the manifest of a LibreOffice 7.4 file), and the file is
+    not guessed at."""
+    path = tmp_path / "Binh Gia moi.ods"
+    with zipfile.ZipFile(made["locked.ods"]) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "META-INF/manifest.xml":
+                data = data.replace(b"2001/04/xmlenc#aes256-cbc", b"2009/xmlenc11#aes256-gcm")
+            zout.writestr(info, data)
+    record = check_one(path, password=PASSWORD)
+    assert (record.status, record.reason) == (REJECTED, "password_protected"), record
+    assert "chưa mở được" in record.message and "aes256-gcm" in record.detail
 
 
 @pytest.mark.libreoffice
