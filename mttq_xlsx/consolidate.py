@@ -30,7 +30,7 @@ from .model import (
 )
 from .output import reason
 from .periods import Period, parse_period
-from .reader import VIETNAM, ReadOptions, Rejected, read_bytes
+from .reader import SAVE_AGAIN, VIETNAM, ReadOptions, Rejected, damaged, read_bytes, said
 from .roster import Unit, clean_text, strip_diacritics
 from .specs import SUMMABLE_TYPES, load_report, report_ids
 from .workers import Failed, Limits
@@ -92,19 +92,16 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
         record.sha256 = hashlib.sha256(data).hexdigest()
         sub = read_bytes(record, data, entry.fallback_time, ReadOptions(options.password))
     except Rejected as exc:
-        return _reject(record, exc.code, exc.message)
+        return _reject(record, exc.code, exc.message, exc.detail)
     except OSError as exc:
-        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.")
+        return _reject(record, "unreadable", f"Không đọc được tệp: {reason(exc)}.", said(exc))
     except MemoryError:
-        return _reject(record, "file_too_large", _too_much_memory(options.limits))
+        return _reject(record, "file_too_large", _too_much_memory(options.limits), "MemoryError")
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # a Rust panic in calamine arrives as a BaseException
-        return _reject(
-            record,
-            "corrupt_file",
-            f"Tệp bị hỏng, không đọc được ({type(exc).__name__}: {str(exc)[:200]}).",
-        )
+        rejected = damaged(exc)
+        return _reject(record, rejected.code, rejected.message, rejected.detail)
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_report(sub.report_id)
@@ -140,9 +137,9 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     return _Outcome(record, sub, sub.issues)
 
 
-def _reject(record: FileRecord, code: str, message: str) -> _Outcome:
+def _reject(record: FileRecord, code: str, message: str, detail: str = "") -> _Outcome:
     assert code in REJECTION_CODES, code
-    record.status, record.reason, record.message = REJECTED, code, message
+    record.status, record.reason, record.message, record.detail = REJECTED, code, message, detail
     issue = Issue(ERROR, record.path, code, message, record.unit_code)
     return _Outcome(record, None, [issue])
 
@@ -258,17 +255,22 @@ def _expand(entries: list[Entry], options: Options) -> list[Entry]:
     return [member for i, entry in enumerate(entries) for member in found.get(i, [entry])]
 
 
-def _failure(failure: Failed, limits: Limits) -> tuple[str, str]:
-    """Why a file that killed or stalled its worker is rejected: (code, message)."""
+def _failure(failure: Failed, limits: Limits) -> tuple[str, str, str]:
+    """Why a file that killed or stalled its worker is rejected: (code, message, detail)."""
     if failure.kind == "timeout":
         return (
             "corrupt_file",
             f"Đọc tệp quá {limits.seconds:g} giây vẫn chưa xong nên đã dừng: tệp có thể bị hỏng. "
-            "Hãy mở thử tệp, lưu lại rồi gửi lại.",
+            + SAVE_AGAIN,
+            failure.detail,
         )
     if failure.kind == "memory":
-        return "file_too_large", _too_much_memory(limits)
-    return "corrupt_file", f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp ({failure.detail})."
+        return "file_too_large", _too_much_memory(limits), failure.detail
+    return (
+        "corrupt_file",
+        f"Tệp bị hỏng: bộ đọc bảng tính dừng đột ngột khi mở tệp. {SAVE_AGAIN}",
+        failure.detail,
+    )
 
 
 def _too_much_memory(limits: Limits) -> str:

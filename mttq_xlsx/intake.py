@@ -30,6 +30,7 @@ from .reader import (
     VIETNAM,
     Rejected,
     modified_at,
+    said,
 )
 
 ZIP_SUFFIX = ".zip"
@@ -64,7 +65,7 @@ class Entry:
     member: tuple[int, str] | None = None  # a zip member's index in the directory and its name there
     stamp: datetime | None = None  # a member's time in the zip (else the file's modification time)
     ignored: str = ""  # why it is listed but not read
-    rejected: tuple[str, str] | None = None  # (code, message) when it is known bad before reading
+    rejected: tuple[str, str, str] | None = None  # (code, message, detail) when known bad before reading
 
     @property
     def is_zip(self) -> bool:
@@ -172,15 +173,15 @@ def expand(entry: Entry) -> list[Entry]:
     try:
         size = entry.path.stat().st_size
     except OSError as exc:
-        return [replace(entry, rejected=("unreadable", f"Không đọc được tệp: {reason(exc)}."))]
+        return [replace(entry, rejected=("unreadable", f"Không đọc được tệp: {reason(exc)}.", said(exc)))]
     try:
         if not _ends_with_directory(entry.path, size):
             raise zipfile.BadZipFile("no end of central directory at the end of the file")
         with zipfile.ZipFile(entry.path) as archive:
             infos = archive.infolist()
-    except Exception:  # zipfile raises many types for a damaged directory
+    except Exception as exc:  # zipfile raises many types for a damaged directory
         message = "Tệp nén bị hỏng hoặc tải về chưa xong; không đọc được các tệp bên trong. Hãy tải lại."
-        return [replace(entry, rejected=("corrupt_file", message))]
+        return [replace(entry, rejected=("corrupt_file", message, said(exc)))]
     if any(i.filename in ("[Content_Types].xml", "mimetype") for i in infos):
         return [entry]  # a workbook (xlsx, ods) named .zip: the content decides, as for any file
     members = [(index, info, _member_name(info)) for index, info in enumerate(infos)]
@@ -188,7 +189,7 @@ def expand(entry: Entry) -> list[Entry]:
     if not members:
         return [replace(entry, ignored="Tệp nén không chứa tệp nào.")]
     if why := _bomb([info for _, info, _ in members], size):
-        return [replace(entry, rejected=why)]
+        return [replace(entry, rejected=(*why, ""))]
     found = [
         Entry(
             shown=f"{entry.shown}{MEMBER}{name}",

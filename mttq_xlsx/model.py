@@ -25,6 +25,7 @@ REJECTION_CODES = frozenset(
         "wrong_period",
         "unknown_unit",
         "unreadable",
+        "unsupported_format",
     }
 )
 
@@ -93,6 +94,7 @@ class FileRecord:
     status: str = ACCEPTED
     reason: str = ""  # a code when rejected, superseded or ignored
     message: str = ""  # the Vietnamese reason
+    detail: str = ""  # the raw text a library gave, for whoever investigates (JSON report only)
     report_id: str = ""
     unit_code: str = ""
     unit_name: str = ""
@@ -108,6 +110,7 @@ class FileRecord:
             "status": self.status,
             "reason": self.reason,
             "message": self.message,
+            "detail": self.detail,
             "report_id": self.report_id,
             "unit_code": self.unit_code,
             "unit_name": self.unit_name,

@@ -22,12 +22,25 @@ _REASONS = {
     errno.ENOENT: "đường dẫn không tồn tại",
     errno.EEXIST: "đã có tệp trùng tên",
     errno.ENAMETOOLONG: "tên quá dài",
+    errno.EIO: "lỗi đọc ghi trên ổ đĩa (ổ đĩa hoặc thẻ nhớ có thể bị hỏng)",
+    errno.EISDIR: "đó là một thư mục",
+    errno.ELOOP: "liên kết trỏ vòng quanh",
+    errno.EBUSY: "tệp đang bị chương trình khác dùng",
+    errno.ETXTBSY: "tệp đang bị chương trình khác dùng",
+    errno.EMFILE: "đang mở quá nhiều tệp cùng lúc",
+    errno.ENFILE: "đang mở quá nhiều tệp cùng lúc",
+    errno.EFBIG: "tệp quá lớn",
+    errno.EDQUOT: "đã hết dung lượng được cấp trên ổ đĩa",
+    errno.ETIMEDOUT: "ổ đĩa mạng không trả lời",
+    errno.ENXIO: "thiết bị không có sẵn",
+    errno.ENODEV: "thiết bị không có sẵn",
+    errno.EINVAL: "tên hoặc đường dẫn không hợp lệ",
 }
 
 
 def reason(exc: OSError) -> str:
-    """The Vietnamese words for why a file operation failed."""
-    return _REASONS.get(exc.errno or 0, exc.strerror or str(exc))
+    """The Vietnamese words for why a file operation failed (the system's own words are English)."""
+    return _REASONS.get(exc.errno or 0, f"lỗi hệ thống số {exc.errno}" if exc.errno else "lỗi hệ thống")
 
 
 def ensure_folder(folder: Path) -> None:
@@ -72,7 +85,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
         raise OutputError(f"Không ghi được tệp “{target}”: {reason(exc)}.") from exc
     except FileCreateError as exc:  # xlsxwriter wraps the OSError of a full disk in its own
         cause = exc.__cause__ or exc.__context__
-        why = reason(cause) if isinstance(cause, OSError) else str(exc)
+        why = reason(cause) if isinstance(cause, OSError) else "lỗi khi tạo tệp"
         raise OutputError(f"Không ghi được tệp “{target}”: {why}.") from exc
     finally:
         tmp.unlink(missing_ok=True)

@@ -43,29 +43,96 @@ def excel_error(text: str) -> str:
 
 
 # ---------------------------------------------------------------------- xlsx: one worksheet part
-_XLSX_WIDE_COLUMN = re.compile(rb'<c r="([A-Z]{2,3})[0-9]')
-_XLSX_ROW = re.compile(rb'<row r="([0-9]{1,7})"')
-_XLSX_FAR_ROW = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{5,7})"')  # a cell in a row element with no number
+# calamine keeps the cells it reads a value from and allocates from A1 to the farthest of them: a
+# cell with nothing in it (`<c r="B9" s="3"/>`, formatting only), a row element (Excel writes
+# `<row r="1048576" ht="30" customHeight="1"/>` once the height of a far row was changed, LibreOffice
+# an empty `<row r="1048576" …></row>`) and the sheet's `<dimension>` (calamine reserves from it only
+# below 100,000 cells) allocate nothing.
+# First a bound from few matches: the addresses past row 9,999 or beyond column Z, of rows and cells
+# (any attribute order, quotes, case or namespace prefix). Only when it is over the limit are the
+# cells counted one by one.
+_XLSX_FAR_ROW = re.compile(rb""" r=["'][A-Za-z]{0,3}([0-9]{5,})""")
+_XLSX_WIDE_COLUMN = re.compile(rb""" r=["']([A-Za-z]{2,})[0-9]""")
+# a cell holding something as every program writes it: address first, then a child element
+_XLSX_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>(?!\s*</)')
+# any other way of writing rows and cells (a namespace prefix, attributes in another order or quoted
+# otherwise, a cell without an address), walked tag by tag as calamine reads them
+_XLSX_TAG = re.compile(
+    rb"""<(/?)(?:[A-Za-z_][\w.-]*:)?(row|c)((?:\s+[^\s=/>]+\s*=\s*(?:"[^"]*"|'[^']*'))*)\s*(/?)>"""
+)
+_XLSX_R = re.compile(rb"""(?:^|\s)r\s*=\s*["']([A-Za-z]*)([0-9]*)["']""")
+_XLSX_CLOSED = re.compile(rb"\s*</")
 _XLSX_ERROR = re.compile(
     rb'<c r="([A-Z]{1,3}[0-9]{1,7})"[^>]*?\st="e"[^>]*>(?:<f[^>]*/>|<f[^>]*>.*?</f>)?<v>([^<]*)</v>'
 )
 
 
-def xlsx_sheet(xml: bytes) -> tuple[int, dict[str, str]]:
-    """The area calamine allocates for one worksheet part, and its cells holding an error value."""
-    # rows from the row elements, columns only where a cell lies beyond column Z: a template has
-    # about a hundred rows and eight columns, so these are few matches, not one per cell
-    rows = max(map(int, _XLSX_ROW.findall(xml) + _XLSX_FAR_ROW.findall(xml)), default=0)
-    cols = 26
-    for letters in set(_XLSX_WIDE_COLUMN.findall(xml)):
-        col = 0
-        for ch in letters:
-            col = col * 26 + ch - 64
-        cols = max(cols, col)
+def xlsx_sheet(xml: bytes, limit: int) -> tuple[int, dict[str, str]]:
+    """The area calamine allocates for one worksheet part, from A1 to its farthest cell holding
+    something (a bound of it, exact when the bound is over `limit`), and its cells holding an error
+    value. Cells written without an address are counted only in the exact count: no program writes
+    them so, and the reading worker's memory cap stops what gets past."""
+    rows = max(map(_number, _XLSX_FAR_ROW.findall(xml)), default=9999)
+    cols = max(map(_column, set(_XLSX_WIDE_COLUMN.findall(xml))), default=26)
+    if rows * cols > limit:
+        rows, cols = _xlsx_extent(xml)
     errors = {}
     if b't="e"' in xml:
         errors = {ref.decode(): text.decode(errors="replace") for ref, text in _XLSX_ERROR.findall(xml)}
     return rows * cols, errors
+
+
+def _xlsx_extent(xml: bytes) -> tuple[int, int]:
+    """The rows and columns from A1 to the farthest cell holding something."""
+    cells = _XLSX_CELL.findall(xml)
+    # every cell with a start and an end tag ends with `</c>` (or `</x:c>`): as many ends as cells
+    # holding something means that every cell was written the usual way, and none is empty
+    if len(cells) != xml.count(b"c>"):
+        return _xlsx_walk(xml)
+    if not cells:
+        return 0, 0
+    letters, digits = zip(*cells, strict=True)
+    return max(map(int, set(digits))), max(map(_column, set(letters)))
+
+
+def _xlsx_walk(xml: bytes) -> tuple[int, int]:
+    """Each cell placed as calamine places it (by its address, else after the previous cell, in the
+    row after the previous row); self-closing elements count as a start and an end."""
+    row = col = rows = cols = 0  # the next cell's zero-based position; the extent, one-based
+    for tag in _XLSX_TAG.finditer(xml):
+        end, name, attrs, closed = tag.groups()
+        r = _XLSX_R.search(attrs) if attrs else None
+        if name == b"row":
+            if end:
+                row, col = row + 1, 0
+                continue
+            if r and r[2]:
+                row = _number(r[2]) - 1
+            if closed:
+                row, col = row + 1, 0
+        elif not end:
+            where = row
+            if r and r[1] and r[2]:
+                where, col = _number(r[2]) - 1, _column(r[1]) - 1
+            if not closed and not _XLSX_CLOSED.match(xml, tag.end()):
+                rows, cols = max(rows, where + 1), max(cols, col + 1)
+            col += 1
+    return rows, cols
+
+
+def _column(letters: bytes) -> int:
+    """b"AB" -> 28 (1-based), either case, as calamine reads it; past XFD anything large."""
+    if len(letters) > 3:
+        return 1 << 32
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ch - 64
+    return col
+
+
+def _number(digits: bytes) -> int:
+    # longer than a u32 can hold: calamine's arithmetic wraps round to any row, so count the most
+    return int(digits) if 0 < len(digits) <= 10 else 1 << 32
 
 
 # ---------------------------------------------------------------------- xls: the BIFF8 Workbook stream
@@ -94,6 +161,17 @@ def scan_xls(stream: bytes, limit: int) -> RawCells:
             if offset >= walked:
                 walked = _scan_xls_sheet(stream, offset, name, limit, errors, found)
     return found
+
+
+def xls_encrypted(stream: bytes) -> bool:
+    """Whether the workbook globals hold a FILEPASS record (it comes before the sheets are listed)."""
+    with contextlib.suppress(Exception):
+        for typ, _, _ in _xls_records(stream, 0):
+            if typ == 0x002F:
+                return True
+            if typ == 0x0085:  # BOUNDSHEET
+                return False
+    return False
 
 
 def _xls_may_hold_errors(stream: bytes) -> bool:

@@ -12,6 +12,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -21,7 +22,7 @@ from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 
-from . import rawcells
+from . import encryption, formats, rawcells
 from .cells import cell_index, cell_name
 from .model import ERROR, REJECTION_CODES, WARNING, FileRecord, Issue, Submission
 from .numbers import format_number
@@ -37,14 +38,58 @@ OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 VIETNAM = timezone(timedelta(hours=7))
 
 
-class Rejected(Exception):
-    """A file that cannot be read as one of our templates; `code` is the stable id."""
+# what to do with a file that no longer opens as it should
+SAVE_AGAIN = (
+    "Hãy mở thử tệp bằng Excel hoặc LibreOffice: nếu mở được, lưu lại thành .xlsx (Tệp ▸ Lưu thành…) "
+    "rồi gửi lại; nếu không, đề nghị đơn vị gửi lại tệp."
+)
+NO_PASSWORD = (
+    "Tệp có mật khẩu. Hãy đề nghị đơn vị gửi lại tệp không đặt mật khẩu, hoặc chạy lại với --password."
+)
+# the likely cause of a reading library's error -> words of its type and text (lower case), in order
+_DAMAGE = {
+    "phần nén bên trong tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)": (
+        "zip",
+        "deflate",
+        "decompress",
+        "checksum",
+        "crc",
+        "declared uncompressed size",
+        "fill whole buffer",
+    ),
+    "dữ liệu bên trong tệp bị hỏng": ("xml", "ill-formed", "decode"),
+    "cấu trúc bên trong của tệp .xls bị hỏng": ("cfb",),
+    "không nhận ra được nội dung bảng tính bên trong tệp": ("cannot detect file format",),
+}
 
-    def __init__(self, code: str, message: str) -> None:
+
+class Rejected(Exception):
+    """A file that cannot be read as one of our templates; `code` is the stable id, `message` the
+    Vietnamese reason, `detail` what a library said (for the JSON report only)."""
+
+    def __init__(self, code: str, message: str, detail: str = "") -> None:
         assert code in REJECTION_CODES, code
         super().__init__(message)
         self.code = code
         self.message = message
+        self.detail = detail
+
+
+def said(exc: BaseException) -> str:
+    """What an exception says, as a report's `detail`."""
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def damaged(exc: BaseException, sheet: str = "") -> Rejected:
+    """A file (or one of its sheets) that a reading library gave up on: the likely cause in
+    Vietnamese, what to do, and the library's own words as the detail."""
+    words = said(exc).lower()
+    cause = next(
+        (cause for cause, known in _DAMAGE.items() if any(word in words for word in known)),
+        "bộ đọc bảng tính không đọc được tệp",
+    )
+    where = f"Trang tính “{sheet}” của tệp" if sheet else "Tệp"
+    return Rejected("corrupt_file", f"{where} bị hỏng: {cause}. {SAVE_AGAIN}", said(exc))
 
 
 @dataclass(frozen=True)
@@ -85,8 +130,10 @@ def read_bytes(
     """Read a file's `data`; raises Rejected on failure, with `record` filled as far as known.
     `fallback()` is the file's time when the workbook has no saved time of its own."""
     rel = record.path
-    data = _decrypt_if_needed(data, options.password)
     archive = _Archive(data)  # the container, read once for the timestamp and the raw checks
+    if archive.encrypted:
+        data = _decrypted(data, archive.encrypted, options.password)
+        archive = _Archive(data)
     saved_at = _saved_at(archive) or fallback()
     record.saved_at = saved_at
     workbook = _open(data, archive)
@@ -247,36 +294,50 @@ def _value(grid: list[list[Any]], row: int, col: int) -> Any:
     return value
 
 
-def _decrypt_if_needed(data: bytes, password: str | None) -> bytes:
-    if not data.startswith(OLE_MAGIC) or b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n" not in data:
-        return data
+def _decrypted(data: bytes, kind: str, password: str | None) -> bytes:
+    """The workbook without its encryption: with Excel's built-in password first (a workbook only
+    protected against changes opens without asking), then with --password."""
+    passwords = [] if kind == encryption.ODS else [encryption.EXCEL_DEFAULT_PASSWORD]
+    if password is not None:
+        passwords.append(password)
+    refused = ""
+    for given in passwords:
+        try:
+            return encryption.decrypt(data, kind, given, MAX_UNCOMPRESSED)
+        except encryption.WrongPassword as exc:
+            refused = said(exc)
+        except encryption.Unsupported as exc:
+            raise Rejected(
+                "password_protected",
+                "Tệp có mật khẩu, đặt theo cách mã hóa mà chương trình chưa mở được. Hãy đề nghị đơn vị "
+                "gửi lại tệp không đặt mật khẩu.",
+                said(exc),
+            ) from exc
+        except Exception as exc:  # a damaged file: msoffcrypto, zipfile and the XML parser raise many types
+            if password is None:  # whether a password would open it cannot be known
+                raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
+            raise damaged(exc) from exc
     if password is None:
-        raise Rejected(
-            "password_protected",
-            "Tệp có mật khẩu. Hãy đề nghị đơn vị gửi lại tệp không đặt mật khẩu, "
-            "hoặc chạy lại với --password.",
-        )
-    import msoffcrypto
-
-    try:
-        office = msoffcrypto.OfficeFile(io.BytesIO(data))
-        office.load_key(password=password)
-        out = io.BytesIO()
-        office.decrypt(out)
-    except Exception as exc:  # msoffcrypto raises several unrelated types for a wrong key
-        raise Rejected("password_protected", f"Không mở được tệp bằng mật khẩu đã cho ({exc}).") from exc
-    return out.getvalue()
+        raise Rejected("password_protected", NO_PASSWORD)
+    raise Rejected(
+        "password_protected",
+        "Mật khẩu đã cho (--password) không mở được tệp. Hãy hỏi lại đơn vị mật khẩu đúng, hoặc đề nghị "
+        "gửi lại tệp không đặt mật khẩu.",
+        refused,
+    )
 
 
 class _Archive:
     """The file's container, read once: a zip's directory (`error` is what opening it raised, if
-    anything), or an OLE file's summary information and BIFF Workbook stream (empty if damaged)."""
+    anything), or an OLE file's summary information and BIFF Workbook stream (empty if damaged);
+    and how it is encrypted (an `encryption` kind, '' when it is not)."""
 
     def __init__(self, data: bytes) -> None:
         self.zip: zipfile.ZipFile | None = None
         self.error: Exception | None = None
         self.summary = b""
         self.workbook = b""
+        self.encrypted = ""
         # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
         self.error_cells: rawcells.ErrorCells = {}
         if data.startswith(ZIP_MAGIC):
@@ -284,20 +345,38 @@ class _Archive:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
             except Exception as exc:  # raised again where the size check reads the directory
                 self.error = exc
+            else:
+                self.encrypted = encryption.ODS if self._encrypted_ods() else ""
         elif data.startswith(OLE_MAGIC):
             import olefile
 
             with contextlib.suppress(Exception), olefile.OleFileIO(io.BytesIO(data)) as ole:
+                if ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage"):  # xlsx, xlsm, xlsb
+                    self.encrypted = encryption.OOXML
+                    return
                 if ole.exists("\x05SummaryInformation"):
                     self.summary = ole.openstream("\x05SummaryInformation").read(1 << 16)
-                if ole.exists("Workbook"):
-                    self.workbook = ole.openstream("Workbook").read()
+                stream = next((s for s in ("Workbook", "Book") if ole.exists(s)), "")  # BIFF8, BIFF5
+                if stream:
+                    self.workbook = ole.openstream(stream).read()
+                    self.encrypted = encryption.XLS if rawcells.xls_encrypted(self.workbook) else ""
+
+    def _encrypted_ods(self) -> bool:
+        assert self.zip is not None
+        try:
+            info = self.zip.getinfo(encryption.ODS_MANIFEST)
+            with self.zip.open(info) as manifest:
+                return encryption.ods_encrypted(manifest.read(1 << 20))
+        except Exception:  # no manifest (not an ods), or a damaged one: the zip checks say so
+            return False
 
 
 def _check_zip(archive: _Archive) -> None:
     if archive.error is not None:  # zipfile raises many types for a damaged directory
         raise Rejected(
-            "corrupt_file", "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)."
+            "corrupt_file",
+            "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong).",
+            said(archive.error),
         ) from archive.error
     assert archive.zip is not None
     infos = archive.zip.infolist()
@@ -337,7 +416,7 @@ def _check_cell_area(archive: _Archive) -> None:
         if info.filename == "content.xml":
             _take(rawcells.scan_ods(_read_part(archive, info), MAX_CELLS), archive)
         elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            area, cells = rawcells.xlsx_sheet(_read_part(archive, info))
+            area, cells = rawcells.xlsx_sheet(_read_part(archive, info), MAX_CELLS)
             if area > MAX_CELLS:
                 sheet = _sheet_names(archive).get(info.filename, info.filename)
                 raise Rejected("file_too_large", _too_many_cells(area, sheet))
@@ -353,8 +432,8 @@ def _read_part(archive: _Archive, info: zipfile.ZipInfo) -> bytes:
     try:
         with archive.zip.open(info) as part:
             xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
-        raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise damaged(exc) from exc
     if len(xml) > MAX_UNCOMPRESSED:
         raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
     return xml
@@ -424,17 +503,23 @@ def _open(data: bytes, archive: _Archive) -> CalamineWorkbook:
         _check_cell_area(archive)
     elif data.startswith(OLE_MAGIC):
         _take(rawcells.scan_xls(archive.workbook, MAX_CELLS), archive)
+    elif not data:
+        raise Rejected(
+            "empty_file",
+            "Tệp rỗng (không có dữ liệu), có thể do tải về chưa xong. Hãy đề nghị đơn vị gửi lại tệp.",
+        )
+    elif why := formats.unsupported(data):
+        raise Rejected("unsupported_format", why)
     else:
         raise Rejected(
-            "corrupt_file" if data else "empty_file",
-            "Tệp rỗng." if not data else "Tệp không phải bảng tính Excel/ODS hoặc đã bị hỏng.",
+            "corrupt_file", f"Tệp không phải bảng tính Excel hay LibreOffice, hoặc đã bị hỏng. {SAVE_AGAIN}"
         )
     try:
         return CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for every kind of damage
         if "password" in str(exc).lower():
-            raise Rejected("password_protected", "Tệp có mật khẩu; hãy chạy lại với --password.") from exc
-        raise Rejected("corrupt_file", f"Tệp bị hỏng, không đọc được ({exc}).") from exc
+            raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
+        raise damaged(exc) from exc
 
 
 def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
@@ -445,13 +530,15 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         )
     try:
         sheet = workbook.get_sheet_by_name(name)
-        if sheet.height * sheet.width > MAX_CELLS:
-            raise Rejected("file_too_large", _too_many_cells(sheet.height * sheet.width, name))
+        # read from A1, so the rows and columns before the first cell count too
+        end_row, end_col = sheet.end or (-1, -1)
+        if (end_row + 1) * (end_col + 1) > MAX_CELLS:
+            raise Rejected("file_too_large", _too_many_cells((end_row + 1) * (end_col + 1), name))
         return sheet.to_python(skip_empty_area=False)
     except Rejected:
         raise
     except Exception as exc:
-        raise Rejected("corrupt_file", f"Trang tính “{name}” bị hỏng ({exc}).") from exc
+        raise damaged(exc, name) from exc
 
 
 @dataclass(frozen=True)

@@ -271,9 +271,10 @@ def read_roster(path: Path) -> list[Unit]:
                 )
             first_line_of[code] = line
             units.append(Unit(code, name, record["parent_code"], _kind_key(record["kind"])))
-    except csv.Error as exc:
+    except csv.Error as exc:  # the csv module's words are English: say what they mean
+        why = "có ô quá dài" if "field limit" in str(exc) else "dấu ngoặc kép không khớp"
         raise RosterError(
-            f"Tệp “{path}”, dòng {reader.line_num}: không đọc được định dạng CSV ({exc}). {_SAVE_AS_HINT}"
+            f"Tệp “{path}”, dòng {reader.line_num}: không đọc được định dạng CSV ({why}). {_SAVE_AS_HINT}"
         ) from exc
     if columns is None:
         raise RosterError(f"Tệp “{path}” trống. {_HEADER_HINT}")

@@ -88,10 +88,11 @@ def test_json_report_contract(demo: tuple[Result, Path, dict]) -> None:
     assert report["period"] == "2024-6T"
     assert sorted(f["path"] for f in report["files"]) == sorted(before)  # every file, once
     for f in report["files"]:
-        assert {"path", "sha256", "status", "reason", "report_id", "unit_code", "unit_name", "period"} <= set(
-            f
-        )
+        assert {"path", "sha256", "status", "reason", "message", "detail", "report_id", "unit_code"} <= set(f)
+        assert {"unit_name", "period"} <= set(f)
         assert f["sha256"] == before[f["path"]]
+    (cut,) = [f for f in report["files"] if f["reason"] == "corrupt_file"]  # a download cut short
+    assert cut["detail"] == "BadZipFile: File is not a zip file" and "zip" not in cut["message"]
     for issue in report["issues"]:
         assert set(issue) == {
             "severity",

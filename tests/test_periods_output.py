@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from mttq_xlsx.errors import OutputError, UsageError
-from mttq_xlsx.output import atomic_path
+from mttq_xlsx.output import atomic_path, reason
 from mttq_xlsx.periods import current_period, parse_period
 
 
@@ -76,3 +76,23 @@ def test_folder_that_cannot_be_made(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(OutputError, match="Không tạo được thư mục"), atomic_path(blocker / "sub" / "a.txt"):
         pass
+
+
+def test_system_errors_are_told_in_vietnamese(tmp_path: Path) -> None:
+    """The system's own words (strerror) are English; every error gets Vietnamese words."""
+    loop = tmp_path / "vong"
+    loop.symlink_to(loop)
+    raised = []
+    for path in (tmp_path, loop, tmp_path / "khong-co" / "x"):
+        with pytest.raises(OSError) as info:
+            path.read_bytes()
+        raised.append(info.value)
+    raised.append(OSError(errno.EHOSTDOWN, os.strerror(errno.EHOSTDOWN)))  # one without words of its own
+    told = [reason(exc) for exc in raised]
+    assert told == [
+        "đó là một thư mục",
+        "liên kết trỏ vòng quanh",
+        "đường dẫn không tồn tại",
+        f"lỗi hệ thống số {errno.EHOSTDOWN}",
+    ]
+    assert not any(exc.strerror in text for exc, text in zip(raised, told, strict=True))

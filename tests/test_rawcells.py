@@ -7,13 +7,69 @@ in tests/test_robustness.py.
 
 from __future__ import annotations
 
+import io
+import re
 import struct
+import zipfile
 from collections.abc import Sequence
 
-from mttq_xlsx.rawcells import RawCells, excel_error, scan_ods, scan_xls
+import pytest
+import xlsxwriter
+from python_calamine import CalamineWorkbook
+
+from mttq_xlsx.rawcells import RawCells, excel_error, scan_ods, scan_xls, xlsx_sheet
 from mttq_xlsx.reader import MAX_CELLS
 
 SHEET = "Số liệu"
+
+
+# ---------------------------------------------------------------------- xlsx
+ONE = "<v>1</v>"
+SHEET_DATA = {  # how programs (and hostile hands) write a worksheet's rows and cells
+    "excel-far-row-height": f'<row r="1"><c r="A1">{ONE}</c></row>'
+    '<row r="1048576" ht="30" customHeight="1"/>',
+    "libreoffice-far-row-height": f'<row r="3"><c r="B3" t="n">{ONE}</c></row>'
+    '<row r="1048576" customFormat="false" ht="34" customHeight="true"></row>',
+    "formatted-far-cells": f'<row r="2"><c r="C2">{ONE}</c><c r="XFD2" s="0"/></row>'
+    '<row r="1048576"><c r="A1048576" s="0"/><c r="XFD1048576" s="0"></c></row>',
+    "one-far-cell": f'<row r="1048576"><c r="XFD1048576" t="n">{ONE}</c></row>',
+    "far-cell-in-a-near-row": f'<row r="2"><c r="AB2">{ONE}</c><c r="D70000">{ONE}</c></row>',
+    "attributes-reordered": f"<row r='5'><c s='0' r='K5'>{ONE}</c><c t=\"n\" r=\"C90000\">{ONE}</c></row>",
+    "cells-without-address": f'<row r="80000"><c>{ONE}</c><c t="n">{ONE}</c></row><row><c>{ONE}</c></row>',
+    "lowercase-address": f'<row r="9"><c r="ab75000">{ONE}</c></row>',
+    "slash-in-an-attribute": f'<row r="1"><c r="E77000" x="a/>b">{ONE}</c></row>',
+    "self-closing-rows-do-not-advance": f'<row r="7"/><row/><row><c>{ONE}</c></row>',
+}
+
+
+def with_sheet_data(sheet_data: str) -> tuple[bytes, bytes]:
+    """An xlsx (made by xlsxwriter) whose only worksheet holds `sheet_data`; and that worksheet XML."""
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out)
+    book.add_worksheet().write("A1", 1)
+    book.close()
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(out) as zin:
+        xml = zin.read(part).decode()
+        xml = re.sub(r"<sheetData>.*</sheetData>", f"<sheetData>{sheet_data}</sheetData>", xml)
+        xml = re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', xml)
+        rebuilt = io.BytesIO()
+        with zipfile.ZipFile(rebuilt, "w") as zout:
+            for info in zin.infolist():
+                zout.writestr(info, xml if info.filename == part else zin.read(info.filename))
+    return rebuilt.getvalue(), xml.encode()
+
+
+@pytest.mark.parametrize("name", sorted(SHEET_DATA))
+def test_xlsx_area_is_what_calamine_allocates(name: str) -> None:
+    """The area from A1 to the farthest cell that calamine reads a value from (its own answer, on a
+    sheet whose cells lie close together so that asking is cheap), whatever the rows and the
+    dimension say; and the quick bound is never below it."""
+    data, xml = with_sheet_data(SHEET_DATA[name])
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+    end_row, end_col = sheet.end or (-1, -1)
+    assert xlsx_sheet(xml, 0)[0] == (end_row + 1) * (end_col + 1)
+    assert xlsx_sheet(xml, MAX_CELLS)[0] >= (end_row + 1) * (end_col + 1)
 
 
 # ---------------------------------------------------------------------- xls

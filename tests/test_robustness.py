@@ -305,6 +305,8 @@ BROKEN: dict[str, Any] = {
     "random-after-zip-magic": lambda: b"PK\x03\x04" + random.Random(7).randbytes(20000),
     "html-saved-as-xls": lambda: b"<html><body><table><tr><td>178</td></tr></table></body></html>",
 }
+# LibreOffice opens a web page named .xls as a table: it is in a format not read, not damaged
+BROKEN_REASON = {"zero-byte": "empty_file", "html-saved-as-xls": "unsupported_format"}
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".xls", ".ods", ".xlsm", ".xlsb"])
@@ -314,7 +316,7 @@ def test_broken_file_is_rejected_and_the_others_still_count(kind: str, suffix: s
     result, report = run_inbox(inbox)
     broken = record_of(result, f"Bao cao hong{suffix}")
     assert broken.status == REJECTED
-    assert broken.reason == ("empty_file" if kind == "zero-byte" else "corrupt_file")
+    assert broken.reason == BROKEN_REASON.get(kind, "corrupt_file")
     assert "Tệp" in broken.message
     assert record_of(result, "tot.xlsx").status == ACCEPTED
     assert report["totals"][REPORT_ID]["hoa_giai_so_vu"] == truth(XLSX)["hoa_giai_so_vu"]
@@ -327,7 +329,13 @@ DISGUISED = [  # (id, source, name in the inbox, status, reason)
     ("xlsx-named-xls", XLSX, "Lang Son.xls", ACCEPTED, ""),
     ("xlsx-named-ods", XLSX, "Lang Son.ods", ACCEPTED, ""),
     ("xlsx-named-xlsb", XLSX, "Lang Son.xlsb", ACCEPTED, ""),
-    ("csv-named-xlsx", "ma,ten\n178,Thành phố Lạng Sơn\n".encode(), "don vi.xlsx", REJECTED, "corrupt_file"),
+    (
+        "csv-named-xlsx",
+        "ma,ten\n178,Thành phố Lạng Sơn\n".encode(),
+        "don vi.xlsx",
+        REJECTED,
+        "unsupported_format",
+    ),
     ("xlsx-named-csv", XLSX, "Lang Son.csv", IGNORED, "not_a_report"),
 ]
 
@@ -589,6 +597,12 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
         "unprotect": True,
         "cells": [{"sheet": FORM, "cell": "AMJ1048576", "value": 1}],
     }
+    for fmt, last_row in (("xlsx", 1048576), ("xls", 65536), ("ods", 1048576)):
+        jobs[f"far-row.{fmt}"] = {  # the height of the sheet's last row changed, nothing typed there
+            "src": XLSX,
+            "unprotect": True,
+            "row_heights": [{"sheet": FORM, "row": last_row, "height": 1200}],
+        }
     names = list(jobs)
     results = lo.run_jobs([{**jobs[n], "dst": root / n} for n in names])
     failed = {n: r.get("error") for n, r in zip(names, results, strict=True) if not r.get("ok")}
@@ -770,6 +784,41 @@ def test_cell_count_bomb_is_refused_without_exhausting_memory(
         assert all(figures.get(f) == truth(XLSX).get(f) for f in INPUT_NUMBERS)
     else:
         assert entry["reason"] == "file_too_large", entry
+    assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+
+
+def excel_far_row_xlsx(target: Path) -> Path:
+    """The real xlsx with the row Excel writes once the height of the sheet's last row was changed
+    (as in XlsxWriter's Excel-made comment03.xlsx): a row element with no cell, and the dimension
+    reaching it."""
+    part = sheet_part(XLSX, FORM)
+
+    def far_row(xml: bytes) -> bytes:
+        xml = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:XFD1048576"/>', xml)
+        return xml.replace(b"</sheetData>", b'<row r="1048576" ht="30" customHeight="1"/></sheetData>')
+
+    return rezip(XLSX, target, {part: far_row})
+
+
+@pytest.mark.parametrize("name", ["far-row-excel.xlsx", "far-row.xlsx", "far-row.xls", "far-row.ods"])
+def test_a_far_row_formatted_is_not_a_far_cell(name: str, request: Any, tmp_path: Path) -> None:
+    """A row's height changed at the end of the sheet, no cell there: read with its figures."""
+    if name == "far-row-excel.xlsx":
+        source = excel_far_row_xlsx(tmp_path / name)
+    else:
+        source = request.getfixturevalue("edited").files[name]
+        if name.endswith(".xlsx"):  # what LibreOffice writes: an empty row element, the dimension to it
+            with zipfile.ZipFile(source) as zf:
+                xml = zf.read(sheet_part(source, FORM))
+            assert re.search(rb'<row r="1048576"[^>]*customHeight="true"[^>]*></row>', xml)
+            assert b'<dimension ref="A1:E1048576"/>' in xml
+    inbox = make_inbox(tmp_path, {f"Lang Son {name}": source, "Trang Dinh.xls": XLS})
+    run = consolidate_in_child(inbox, timeout=60)
+    entry = run.file(f"Lang Son {name}")
+    assert (entry["status"], entry["reason"]) == (ACCEPTED, ""), entry
+    assert run.report is not None
+    figures = run.report["units"]["178"][REPORT_ID]
+    assert {f: figures.get(f) for f in INPUT_NUMBERS} == {f: truth(XLSX).get(f) for f in INPUT_NUMBERS}
     assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
 
 

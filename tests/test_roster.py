@@ -262,6 +262,17 @@ def test_duplicate_code_line_numbers_count_multiline_cells(tmp_path: Path) -> No
         read_roster(path)
 
 
+def test_unreadable_csv_says_why_in_vietnamese(tmp_path: Path) -> None:
+    """The csv module's own words ("field larger than field limit") are English."""
+    path = tmp_path / "dai.csv"
+    path.write_text(f'code,name\n1,"{"x" * 200_000}"\n', encoding="utf-8")
+    with pytest.raises(RosterError) as info:
+        read_roster(path)
+    message = str(info.value)
+    assert "dòng 2" in message and "có ô quá dài" in message
+    assert "field larger" not in message
+
+
 @pytest.mark.parametrize(("header", "missing"), [("name,kind", "code"), ("code,kind", "name")])
 def test_missing_column_named(tmp_path: Path, header: str, missing: str) -> None:
     path = tmp_path / "bad_header.csv"

@@ -29,6 +29,8 @@ Job keys (only ``src`` and ``dst`` are required)::
     remove_sheets  list of sheet names to delete
     rename_sheets  {"old": "new"}
     insert_rows    list of {"sheet", "before_row" (1-based), "count" (default 1)}
+    row_heights    list of {"sheet", "row" (1-based), "height" (1/100 mm)}: a row's height
+                   set by hand, e.g. of the sheet's last row, as users do by accident
     recalculate    default true -> document.calculateAll() before saving
     modified       optional ISO date-time, e.g. "2024-06-05T09:30:00+07:00" (no offset:
                    local time of this process, i.e. its TZ): stored as the document's
@@ -42,7 +44,7 @@ Job keys (only ``src`` and ``dst`` are required)::
                    kept (checked with LibreOffice 7.4, all 3 formats, under
                    TZ=Asia/Ho_Chi_Minh: the same bytes as a real save at that time).
 
-Order inside a job: unprotect, remove_sheets, rename_sheets, insert_rows, cells,
+Order inside a job: unprotect, remove_sheets, rename_sheets, insert_rows, row_heights, cells,
 recalculate, modified, save. So cell addresses refer to the layout after row insertion and
 sheet names after renaming.
 """
@@ -88,8 +90,11 @@ JOB_KEYS = {
     "remove_sheets",
     "rename_sheets",
     "insert_rows",
+    "row_heights",
     "recalculate",
     "modified",
+    "password",
+    "odf_version",
 }
 CELL_ACTIONS = ("value", "formula", "formula_native", "clear")
 CELL_KEYS = {"sheet", "cell", "number_format", *CELL_ACTIONS}
@@ -163,6 +168,7 @@ class Office:
         self.workdir = workdir
         self.proc: subprocess.Popen | None = None
         self.desktop = None
+        self.ctx = None
         self.log_path = workdir / f"soffice-{pipe_name}.log"
         self.starts = 0
 
@@ -211,6 +217,7 @@ class Office:
                         f"its output:\n{self.log_tail()}"
                     ) from None
                 time.sleep(0.1)
+        self.ctx = ctx
         self.desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         log(f"soffice ready in {time.monotonic() - t0:.2f} s (pipe {self.pipe_name})")
 
@@ -485,14 +492,40 @@ def set_modification_date(doc, text) -> None:
     doc.setModified(False)
 
 
-def store(doc, dst: Path, fmt: str) -> None:
+ODF_VERSIONS = {"1.1": 2}  # SvtSaveOptions::ODFDefaultVersion
+
+
+@contextlib.contextmanager
+def odf_version(office: Office, version: str | None):
+    """The ODF version LibreOffice saves in, set for the block and restored after."""
+    if version is None:
+        yield
+        return
+    provider = office.ctx.ServiceManager.createInstanceWithContext(
+        "com.sun.star.configuration.ConfigurationProvider", office.ctx
+    )
+    node = provider.createInstanceWithArguments(
+        "com.sun.star.configuration.ConfigurationUpdateAccess",
+        (prop("nodepath", "/org.openoffice.Office.Common/Save/ODF"),),
+    )
+    before = node.getPropertyValue("DefaultVersion")
+    node.setPropertyValue("DefaultVersion", ODF_VERSIONS[version])
+    node.commitChanges()
+    try:
+        yield
+    finally:
+        node.setPropertyValue("DefaultVersion", before)
+        node.commitChanges()
+
+
+def store(doc, dst: Path, fmt: str, password: str | None = None) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
+    props = [prop("FilterName", FILTERS[fmt]), prop("Overwrite", True)]
+    if password is not None:
+        props.append(prop("Password", password))
     try:
-        doc.storeToURL(
-            file_url(str(tmp)),
-            (prop("FilterName", FILTERS[fmt]), prop("Overwrite", True)),
-        )
+        doc.storeToURL(file_url(str(tmp)), tuple(props))
         os.replace(tmp, dst)
     finally:
         if tmp.exists():
@@ -589,6 +622,13 @@ def _run_loaded(office, job, copy, dst_path, fmt, unprotect, cells, t0) -> dict:
                 )
             sheet.Rows.insertByIndex(ins["before_row"] - 1, count)
 
+        for entry in job.get("row_heights") or []:
+            if not isinstance(entry, dict) or not all(
+                isinstance(entry.get(k), int) and entry[k] >= 1 for k in ("row", "height")
+            ):
+                raise JobError(f"bad row_heights entry {entry!r}")
+            get_sheet(doc, entry.get("sheet")).Rows.getByIndex(entry["row"] - 1).Height = entry["height"]
+
         compiler = FormulaCompiler(doc)
         formulas = []
         for entry in cells:
@@ -608,7 +648,13 @@ def _run_loaded(office, job, copy, dst_path, fmt, unprotect, cells, t0) -> dict:
 
         if job.get("modified") is not None:
             set_modification_date(doc, job["modified"])
-        store(doc, dst_path, fmt)
+        password = job.get("password")
+        if password is not None and not isinstance(password, str):
+            raise JobError('"password" must be a string')
+        if job.get("odf_version") not in (None, "1.1"):
+            raise JobError('"odf_version" can only be "1.1"')
+        with odf_version(office, job.get("odf_version")):
+            store(doc, dst_path, fmt, password)
     finally:
         try:
             doc.close(True)
