@@ -45,6 +45,7 @@ ZIP = "xlrd/sample.zip"  # xlrd's test of a zip that is not a workbook: it holds
 _ITEM2 = "#9 item 2 (reader): a far row with no value makes the cell-area guard say file_too_large"
 _ITEM3 = "#9 item 3 (reader): an encrypted .xls/.ods is called corrupt_file (Cannot detect file format)"
 _ITEM4 = "#9 item 4 (reader): calamine's English text in the message (Cannot detect file format)"
+_ITEM6 = "#9 item 6 (reader): BIFF4 is called corrupt, not “lưu lại thành .xlsx”"
 KNOWN_BUGS = {
     "calamine/issue_174.xlsx": _ITEM2,
     "xlsxwriter/comment03.xlsx": _ITEM2,
@@ -54,13 +55,12 @@ KNOWN_BUGS = {
     "python-calamine/password.xls": _ITEM3,
     "calamine/OOM_alloc3.xls": _ITEM4,
     "calamine/issue252.xlsx": _ITEM4,
-    "xlrd/biff4_no_format_no_window2.xls": "#9 item 6 (reader): BIFF4 is called corrupt, not 'lưu lại thành .xlsx'",
+    "xlrd/biff4_no_format_no_window2.xls": _ITEM6,
 }
 
 # Words of library error text (calamine, zipfile, olefile, msoffcrypto, Python) that are not
 # Vietnamese syllables, so a Vietnamese message never holds them outside a quoted name.
-ENGLISH = frozenset(
-    """
+_ENGLISH_WORDS = """
     about after allocation allowed archive are attribute bad been before bounds buffer byte bytes
     called cannot cell column could corrupt corrupted damaged decode decrypt denied detect
     directory does empty encoding encrypted encryption end eof error errors exception expected
@@ -71,8 +71,8 @@ ENGLISH = frozenset(
     stream string such supported table that the this too truncated type unable unexpected
     unknown unrecognized unsupported unwrap value version was were when which while with
     workbook worksheet wrong
-    """.split()
-)
+"""
+ENGLISH = frozenset(_ENGLISH_WORDS.split())
 
 
 def _corpus_files() -> list[str]:
