@@ -12,7 +12,14 @@ from typing import Any
 
 from .cells import cell_index, cell_name
 from .model import ERROR, WARNING, Issue, Submission, Value
-from .numbers import ParsedNumber, format_number, format_percent, parse_number, ratio_matches
+from .numbers import (
+    PERCENT_DECIMALS,
+    ParsedNumber,
+    format_number,
+    format_percent,
+    parse_number,
+    ratio_matches,
+)
 from .periods import Period
 from .specs import ROWS_PREFIX, Field, Report, Rule
 
@@ -235,15 +242,15 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
                 f"tử số {_show(num)} lớn hơn mẫu số {_show(den)}.",
             )
         if held is not None and num is not None and den:
-            decimals = shown.decimals if shown else None
+            decimals = _shown_decimals(shown)
             if not ratio_matches(held, decimals, num, den):
-                written = format_percent(held, decimals if decimals is not None else 2)
                 _issue(
                     sub,
                     f,
                     ERROR,
                     "ratio_mismatch",
-                    f"tỷ lệ ghi {written} nhưng {_show(num)}/{_show(den)} = {format_percent(num / den)}.",
+                    f"tỷ lệ ghi {format_percent(held, decimals)} nhưng {_show(num)}/{_show(den)} = "
+                    f"{format_percent(num / den)}.",
                 )
         sub.values[f.id] = num / den if num is not None and den else None
     elif f.type == "tally":
@@ -252,6 +259,15 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
         if held is not None and held != count:
             _issue(sub, f, ERROR, "total_mismatch", f"ghi {_show(held)} nhưng bảng có {count} dòng.")
         sub.values[f.id] = count
+
+
+def _shown_decimals(shown: ParsedNumber | None) -> int:
+    """The precision a ratio is judged at, as decimals of its percent: a number at what its cell
+    shows (0,00%: 72,88% typed into it is stored as 0.7288), a text at what was written (“73%”:
+    0; “0,7288”: 2)."""
+    if shown is None:
+        return PERCENT_DECIMALS
+    return shown.decimals if shown.is_percent else max(shown.decimals - 2, 0)
 
 
 # ---------------------------------------------------------------------- rules between fields

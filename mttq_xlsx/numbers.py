@@ -16,6 +16,8 @@ from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from mttq_xlsx.errors import NumberError
 
 __all__ = [
+    "PERCENT_DECIMALS",
+    "PERCENT_FORMAT",
     "ParsedNumber",
     "format_number",
     "format_percent",
@@ -23,6 +25,10 @@ __all__ = [
     "parse_number",
     "ratio_matches",
 ]
+
+# A ratio cell (templates and summary) shows a percent with this many decimals: 72,88%.
+PERCENT_DECIMALS = 2
+PERCENT_FORMAT = "0." + "0" * PERCENT_DECIMALS + "%"
 
 _RULE = "theo cách viết Việt Nam dấu chấm ngăn cách hàng nghìn, dấu phẩy là dấu thập phân"
 
@@ -109,7 +115,7 @@ def format_number(value: float | int, decimals: int = 0) -> str:
     return _format_decimal(_to_decimal(value), decimals)
 
 
-def format_percent(fraction: float, decimals: int = 2) -> str:
+def format_percent(fraction: float, decimals: int = PERCENT_DECIMALS) -> str:
     """A fraction as a Vietnamese percent, rounded half up: 0.728797 -> "72,88%"."""
     return _format_decimal(_to_decimal(fraction).scaleb(2), decimals) + "%"
 

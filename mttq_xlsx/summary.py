@@ -40,7 +40,7 @@ from .model import (
     Issue,
     Submission,
 )
-from .numbers import format_ratio
+from .numbers import PERCENT_FORMAT, format_ratio
 from .output import atomic_path
 from .specs import SUMMABLE_TYPES, Field, Report, Section, load_report
 from .template import FONT, HEADER_TINT, LINE_HEIGHT, SECTION_TINT
@@ -74,7 +74,6 @@ LINK_COLOR = "#0563C1"
 
 INTEGER_FORMAT = "#,##0"
 DECIMAL_FORMAT = "#,##0.00"
-PERCENT_FORMAT = "0.00%"
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 

@@ -15,6 +15,7 @@ from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from . import __version__
 from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
+from .numbers import PERCENT_FORMAT
 from .output import atomic_path
 from .periods import Period
 from .roster import Unit, strip_diacritics
@@ -33,7 +34,7 @@ NUM_FORMATS = {
     "tally": "#,##0",
     "total": "#,##0.##",
     "amount": "#,##0.00",
-    "ratio": "0.00%",
+    "ratio": PERCENT_FORMAT,
     "date": "dd/mm/yyyy",
     "text": "@",
     "list": "@",

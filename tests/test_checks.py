@@ -58,20 +58,43 @@ def test_clean_submission_has_no_issue_and_keeps_blanks_as_none() -> None:
     assert sub.values["hoa_giai_ty_le"] == pytest.approx(739 / 1014)
 
 
-@pytest.mark.parametrize("typed", ["72,87%", "72,88%", "73%"])
-def test_ratio_typed_within_one_unit_of_last_decimal_passes(typed: str) -> None:
+# 739/1014 = 72,8797%. A ratio is judged at the precision it shows, to one unit of its last digit:
+# text at the digits written, a number at the cell's 0,00% (a clerk who types 72,88% into the
+# percent cell stores the number 0.7288).
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "72,87%",  # text, truncated (as the province report wrote it)
+        "72,88%",  # text, rounded
+        "73%",  # text without decimals: one percentage point
+        "0,7288",  # a fraction as text: four decimals, two of the percent
+        0.7288,  # 72,88% typed into the 0,00% cell
+        0.7287,  # 72,87% typed into it
+    ],
+)
+def test_ratio_within_one_unit_of_the_last_digit_shown_passes(typed: Any) -> None:
     sub = _submission("bieu-so-lieu", hoa_giai_so_vu=1014, hoa_giai_thanh=739, hoa_giai_ty_le=typed)
     assert "ratio_mismatch" not in [c for c, _ in _codes(sub)]
+    assert sub.values["hoa_giai_ty_le"] == pytest.approx(739 / 1014)  # the figure is recomputed
 
 
-@pytest.mark.parametrize("typed", ["72,97%", 0.7288])
-def test_ratio_outside_tolerance_fails_naming_the_cell(typed: Any) -> None:
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("72,97%", "72,97%"),
+        (0.7297, "72,97%"),  # 72,97% typed into the 0,00% cell
+        ("0,7297", "72,97%"),
+        (0.73, "73,00%"),  # a number shows 73,00% in the cell: judged at two decimals, unlike "73%"
+        (0.7286, "72,86%"),  # two units of the last digit off
+    ],
+)
+def test_ratio_outside_tolerance_fails_naming_the_cell(typed: Any, shown: str) -> None:
     sub = _submission("bieu-so-lieu", hoa_giai_so_vu=1014, hoa_giai_thanh=739, hoa_giai_ty_le=typed)
     issue = next(i for i in sub.issues if i.code == "ratio_mismatch")
     assert issue.severity == ERROR
     assert issue.field_id == "hoa_giai_ty_le"
     assert issue.sheet == "Số liệu" and issue.cell == _cells(load_report("bieu-so-lieu"))["hoa_giai_ty_le"][1]
-    assert "739/1.014 = 72,88%" in issue.message
+    assert f"tỷ lệ ghi {shown} nhưng 739/1.014 = 72,88%" in issue.message
 
 
 def test_cached_ratio_float_passes() -> None:

@@ -3,12 +3,16 @@
 One LibreOffice session for the whole module: the `built` fixture makes every workbook in a
 single tools.libreoffice.run_jobs() call, in folders under tmp_path_factory, and the tests read
 them with the library. Figures come from tools/sample_plan.py (the Lạng Sơn 2024 sample).
+LibreOffice runs in Vietnam's time zone and writes saved times as it does itself; a few .xlsx
+are given the time as Microsoft Excel writes it instead (_as_saved_by_excel).
 """
 
 from __future__ import annotations
 
 import math
+import re
 import shutil
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +55,14 @@ RATIO_CASES = (  # (typed into hoa_giai_ty_le, format, flagged as ratio_mismatch
     ("72,97%", "xls", True),
     ("72,97%", "ods", True),
 )
+TYPED_PERCENT = (  # (typed into the 0,00% cell of hoa_giai_ty_le, format, flagged as ratio_mismatch)
+    ("72.88%", "xlsx", False),  # LibreOffice's locale here is en-US: a Vietnamese clerk types 72,88%
+    ("72.88%", "xls", False),
+    ("72.88%", "ods", False),
+    ("72.87%", "xlsx", False),
+    ("72.97%", "xlsx", True),
+    ("72.97%", "xls", True),
+)
 BLANK_VALUES = {"nguoi_lap": "Nông Thị Hà", "hoa_giai_so_vu": 10, "hoa_giai_thanh": 7}
 # Saved by LibreOffice in Vietnam around the 10/6 deadline (hour, minute on 10/6 or the day after):
 # (name, day, hour, minute, late). 00:30 and 06:30 on 11/6 are 17:30 and 23:30 UTC on 10/6.
@@ -66,6 +78,15 @@ RESUBMISSIONS = (
     (("a-ban-sua.ods", 14, 0, 1650), ("b-ban-dau.xlsx", 10, 0, 1600)),  # .ods 4 h newer
     (("a-ban-sua.xlsx", 16, 0, 1650), ("b-ban-dau.ods", 13, 0, 1600)),  # .xlsx 3 h newer
     (("a-ban-sua.xls", 9, 0, 1650), ("b-ban-dau.xlsx", 8, 0, 1600)),
+)
+# An .xlsx saved by Microsoft Excel (true UTC) among LibreOffice's files, less than the 7 hours
+# apart that reading one convention as the other would move it: (file name, saved at 6/6 hh:mm
+# Vietnam, by Excel, tong_kdc); the newer file sorts first.
+EXCEL_RESUBMISSIONS = (
+    (("a-ban-sua.xlsx", 9, 30, True, 1650), ("b-ban-dau.ods", 9, 0, False, 1600)),
+    (("a-ban-sua.ods", 9, 30, False, 1650), ("b-ban-dau.xlsx", 9, 0, True, 1600)),
+    (("a-ban-sua.xlsx", 9, 30, True, 1650), ("b-ban-dau.xlsx", 9, 0, False, 1600)),  # by LibreOffice
+    (("a-ban-sua.xls", 9, 30, False, 1650), ("b-ban-dau.xlsx", 9, 0, True, 1600)),
 )
 
 
@@ -135,10 +156,16 @@ def built(tmp_path_factory) -> Built:
     }
     jobs: list[tuple[str, dict[str, Any]]] = []
 
-    def add(name: str, code: str, dst: Path, values: dict, unprotect: bool = False, saved=None) -> None:
+    def add(
+        name: str, code: str, dst: Path, values: dict, unprotect: bool = False, saved=None, typed=None
+    ) -> None:
+        """`values` set as values; `typed` ({field: text}) entered as a person types into the cell."""
         where = plan.read_field_map(templates[code]).cells
         cells = [
             {"sheet": where[f][0], "cell": where[f][1], "value": plan.job_value(v)} for f, v in values.items()
+        ]
+        cells += [
+            {"sheet": where[f][0], "cell": where[f][1], "formula_native": t} for f, t in (typed or {}).items()
         ]
         job = {"src": templates[code], "dst": dst, "cells": cells, "unprotect": unprotect}
         if saved is not None:
@@ -158,6 +185,9 @@ def built(tmp_path_factory) -> Built:
     for typed, fmt, _ in RATIO_CASES:
         values = {**PROVINCE_VALUES, "hoa_giai_ty_le": typed}
         add(f"ratio/{typed}/{fmt}", "20", root / "ratio" / f"{typed}.{fmt}", values, unprotect=True)
+    for typed, fmt, _ in TYPED_PERCENT:
+        dst = root / "typed" / f"{typed}.{fmt}"
+        add(f"typed/{typed}/{fmt}", "20", dst, PROVINCE_VALUES, True, typed={"hoa_giai_ty_le": typed})
     add("ratio/cached", "20", root / "ratio" / "cached.xlsx", PROVINCE_VALUES)
     add(
         "ratio/1.014",
@@ -184,6 +214,19 @@ def built(tmp_path_factory) -> Built:
             saved = datetime(2024, 6, 6, hour, minute, tzinfo=plan.VIETNAM)
             dst = root / "resubmitted" / str(n) / file_name
             add(f"resubmitted/{n}/{file_name}", "180", dst, {"tong_kdc": kdc}, saved=saved)
+    excel: list[tuple[str, datetime]] = []  # (job name, saved) of the .xlsx Excel saved
+    for _, day, hour, minute, _ in DEADLINE_CASES:
+        saved = datetime(2024, 6, day, hour, minute, tzinfo=plan.VIETNAM)
+        name = f"excel-deadline/{hour:02d}h{minute:02d}"
+        add(name, "178", root / "excel-deadline" / f"{hour:02d}h{minute:02d}" / "178.xlsx", {}, saved=saved)
+        excel.append((name, saved))
+    for n, pair in enumerate(EXCEL_RESUBMISSIONS):
+        for file_name, hour, minute, by_excel, kdc in pair:
+            saved = datetime(2024, 6, 6, hour, minute, tzinfo=plan.VIETNAM)
+            name = f"excel-resubmitted/{n}/{file_name}"
+            add(name, "180", root / "excel-resubmitted" / str(n) / file_name, {"tong_kdc": kdc}, saved=saved)
+            if by_excel:
+                excel.append((name, saved))
     for fmt in FORMATS:  # no `modified`: LibreOffice stamps the time of the save itself
         add(f"now/{fmt}", "178", root / "now" / f"178.{fmt}", {"nguoi_lap": "Hoàng Văn Nam"})
 
@@ -192,9 +235,31 @@ def built(tmp_path_factory) -> Built:
     built_at = (started, datetime.now(UTC))
     failed = {name: r.get("error") for (name, _), r in zip(jobs, results, strict=True) if not r["ok"]}
     assert not failed, failed
+    for name, saved in excel:
+        _as_saved_by_excel(Path(dict(jobs)[name]["dst"]), saved)
     for code in FORMAT_UNITS:  # the good files of the bad-input inbox
         shutil.copy(root / "formats" / "xlsx" / f"{code}.xlsx", root / "bad" / f"{code}.xlsx")
     return Built(root, templates, {name: Path(job["dst"]) for name, job in jobs}, built_at)
+
+
+def _as_saved_by_excel(path: Path, moment: datetime) -> None:
+    """Make a LibreOffice-saved .xlsx carry `moment` as Microsoft Excel writes a last-saved time:
+    docProps/core.xml dcterms:modified in UTC with a Z, docProps/app.xml naming Excel.
+    (LibreOffice writes its local wall-clock time with a Z, and names itself.)"""
+    utc = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    changes = {
+        "docProps/core.xml": (r"(<dcterms:modified[^>]*>)[^<]*", rf"\g<1>{utc}"),
+        "docProps/app.xml": (r"<Application>[^<]*", "<Application>Microsoft Excel"),
+    }
+    with zipfile.ZipFile(path) as zin:
+        parts = [(info, zin.read(info)) for info in zin.infolist()]
+    with zipfile.ZipFile(path, "w") as zout:
+        for info, data in parts:
+            if info.filename in changes:
+                text, found = re.subn(*changes[info.filename], data.decode("utf-8"))
+                assert found == 1, (path, info.filename)
+                data = text.encode("utf-8")
+            zout.writestr(info, data)
 
 
 def _roster(codes) -> tuple[Unit, ...]:
@@ -268,6 +333,29 @@ def test_typed_ratio(built, typed, fmt, flagged):
             ("error", "ratio_mismatch", "hoa_giai_ty_le", sheet, cell)
         ]
         assert "72,97%" in result.issues[0].message and "72,88%" in result.issues[0].message
+    else:
+        assert result.issues == []
+    assert result.submissions[0].values["hoa_giai_ty_le"] == pytest.approx(739 / 1014)
+
+
+@pytest.mark.parametrize(
+    ("typed", "fmt", "flagged"), TYPED_PERCENT, ids=[f"{t}-{f}" for t, f, _ in TYPED_PERCENT]
+)
+def test_percent_typed_into_the_ratio_cell_is_judged_as_the_cell_shows_it(built, typed, fmt, flagged):
+    """A clerk unprotects the sheet and types the ratio into its 0,00% cell: LibreOffice stores a
+    number (72,88% -> 0.7288), judged at the two decimals the cell shows."""
+    path = built.files[f"typed/{typed}/{fmt}"]
+    _, raw = read_submission(path, path.name, ReadOptions())
+    stored = raw.values["hoa_giai_ty_le"]
+    assert isinstance(stored, float) and stored == pytest.approx(float(typed[:-1]) / 100, abs=1e-12)
+    result = check_files([path], Options())
+    sheet, cell = built.cells("20")["hoa_giai_ty_le"]
+    if flagged:
+        assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
+            ("error", "ratio_mismatch", "hoa_giai_ty_le", sheet, cell)
+        ]
+        shown = typed.replace(".", ",")
+        assert f"tỷ lệ ghi {shown} nhưng 739/1.014 = 72,88%" in result.issues[0].message
     else:
         assert result.issues == []
     assert result.submissions[0].values["hoa_giai_ty_le"] == pytest.approx(739 / 1014)
@@ -376,3 +464,35 @@ def test_the_newest_resubmission_wins_whatever_its_format(built, n):
     (sub,) = result.submissions
     assert sub.values["tong_kdc"] == kdc
     assert result.totals[plan.REPORT_ID]["tong_kdc"] == kdc
+
+
+@pytest.mark.parametrize(
+    ("name", "day", "hour", "minute", "late"), DEADLINE_CASES, ids=[c[0] for c in DEADLINE_CASES]
+)
+def test_lateness_of_an_xlsx_saved_by_excel(built, name, day, hour, minute, late):
+    """Excel writes true UTC: 00:30 on 11/6 in Vietnam is 17:30Z on 10/6, and late."""
+    inbox = built.root / "excel-deadline" / f"{hour:02d}h{minute:02d}"
+    with zipfile.ZipFile(inbox / "178.xlsx") as zf:
+        assert b"<Application>Microsoft Excel" in zf.read("docProps/app.xml")
+    options = Options(period=PERIOD, roster=_roster(("178",)), deadline=plan.DEADLINE)
+    result = consolidate(inbox, options)
+    (record,) = result.files
+    assert record.saved_at == datetime(2024, 6, day, hour, minute, tzinfo=plan.VIETNAM)
+    assert record.late is late
+
+
+@pytest.mark.parametrize(
+    "n",
+    range(len(EXCEL_RESUBMISSIONS)),
+    ids=[f"{a[0]}{'-excel' * a[3]}-over-{b[0]}{'-excel' * b[3]}" for a, b in EXCEL_RESUBMISSIONS],
+)
+def test_the_newest_wins_with_an_xlsx_saved_by_excel_among_libreoffice_files(built, n):
+    (newer, hour, minute, _, kdc), (older, *_) = EXCEL_RESUBMISSIONS[n]
+    result = consolidate(
+        built.root / "excel-resubmitted" / str(n), Options(period=PERIOD, roster=_roster(("180",)))
+    )
+    assert [f.path for f in result.files] == [newer, older]  # the newer first in path order
+    assert {f.path: f.status for f in result.files} == {newer: "accepted", older: "superseded"}
+    assert result.files[0].saved_at == datetime(2024, 6, 6, hour, minute, tzinfo=plan.VIETNAM)
+    (sub,) = result.submissions
+    assert sub.values["tong_kdc"] == kdc

@@ -443,9 +443,22 @@ def test_highly_compressed_part_is_refused(tmp_path: Path) -> None:
 
 
 def test_highly_compressed_part_message_is_true(tmp_path: Path) -> None:
-    record = check_one(zip_bomb(tmp_path / "bomb.xlsx", 8 << 20)).files[0]
-    sizes = re.search(r"giải nén ra ([\d.,]+) MB, vượt giới hạn ([\d.,]+) MB", record.message)
-    assert not sizes or float(sizes[1].replace(",", ".")) > float(sizes[2].replace(",", ".")), record.message
+    """The message names the part that inflates too much, and its true ratio and the limit."""
+    bomb = zip_bomb(tmp_path / "bomb.xlsx", 8 << 20)
+    part = sheet_part(XLSX, FORM)
+    with zipfile.ZipFile(bomb) as zf:
+        info = zf.getinfo(part)
+    ratio = info.file_size / info.compress_size
+    record = check_one(bomb).files[0]
+    said = re.fullmatch(
+        r"Phần “(.+)” của tệp nén chặt bất thường \(giải nén gấp (\d+) lần, giới hạn (\d+) lần\): "
+        r"có thể là tệp độc hại; tệp không được đọc\.",
+        record.message,
+    )
+    assert said, record.message
+    assert said[1] == part
+    assert abs(int(said[2]) - ratio) <= 0.5 and ratio > MAX_COMPRESSION_RATIO
+    assert int(said[3]) == MAX_COMPRESSION_RATIO
 
 
 def test_zip_that_lies_about_its_sizes(tmp_path: Path) -> None:
