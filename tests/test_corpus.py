@@ -7,9 +7,6 @@ what it printed and wrote: every file listed once, the reason code a person read
 LibreOffice would agree with (`tests/corpus/expected.toml`; every other spreadsheet is
 `not_a_template`), no English in a message, no traceback, and the sample units' figures accepted
 and summed to the province's report.
-
-Where the library is wrong today the case is a strict xfail naming the bug of #9 (KNOWN_BUGS);
-remove the entry when that fix is merged.
 """
 
 from __future__ import annotations
@@ -42,21 +39,6 @@ EXPECTED: dict[str, dict[str, Any]] = tomllib.loads((CORPUS / "expected.toml").r
 DEFAULT = {"status": REJECTED, "reason": "not_a_template"}
 ZIP = "xlrd/sample.zip"  # xlrd's test of a zip that is not a workbook: it holds an empty sample.txt
 
-_ITEM2 = "#9 item 2 (reader): a far row with no value makes the cell-area guard say file_too_large"
-_ITEM3 = "#9 item 3 (reader): an encrypted .xls/.ods is called corrupt_file (Cannot detect file format)"
-_ITEM4 = "#9 item 4 (reader): calamine's English text in the message (Cannot detect file format)"
-_ITEM6 = "#9 item 6 (reader): BIFF4 is called corrupt, not “lưu lại thành .xlsx”"
-KNOWN_BUGS = {
-    "calamine/issue_174.xlsx": _ITEM2,
-    "xlsxwriter/comment03.xlsx": _ITEM2,
-    "calamine/issue_385.xls": _ITEM3 + "; Excel's default password VelvetSweatshop must be tried",
-    "calamine/pass_protected.ods": _ITEM3,
-    "python-calamine/password.ods": _ITEM3,
-    "python-calamine/password.xls": _ITEM3,
-    "calamine/OOM_alloc3.xls": _ITEM4,
-    "calamine/issue252.xlsx": _ITEM4,
-    "xlrd/biff4_no_format_no_window2.xls": _ITEM6,
-}
 
 # Words of library error text (calamine, zipfile, olefile, msoffcrypto, Python) that are not
 # Vietnamese syllables, so a Vietnamese message never holds them outside a quoted name.
@@ -190,12 +172,7 @@ def test_summary_sources_sheet_lists_the_same_files(run: Run) -> None:
 
 
 # ---------------------------------------------------------------------- each file
-def _case(path: str) -> Any:
-    bug = KNOWN_BUGS.get(path)
-    return pytest.param(path, marks=pytest.mark.xfail(strict=True, reason=bug)) if bug else path
-
-
-@pytest.mark.parametrize("path", [_case(p) for p in CORPUS_FILES if p != ZIP] + list(SAMPLE_FILES))
+@pytest.mark.parametrize("path", [p for p in CORPUS_FILES if p != ZIP] + list(SAMPLE_FILES))
 def test_reason_a_libreoffice_reader_would_agree_with(run: Run, path: str) -> None:
     entry, want = run.entry(path), _expected(path)
     assert (entry["status"], entry["reason"]) == (want["status"], want["reason"]), entry["message"]
@@ -209,9 +186,7 @@ def test_reason_a_libreoffice_reader_would_agree_with(run: Run, path: str) -> No
 def test_no_english_in_any_issue_message(run: Run) -> None:
     names = _names(run)
     english = {
-        i["message"]: found
-        for i in run.report["issues"]
-        if i["path"] not in KNOWN_BUGS and (found := english_in(i["message"], names))
+        i["message"]: found for i in run.report["issues"] if (found := english_in(i["message"], names))
     }
     assert english == {}
 
