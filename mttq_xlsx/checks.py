@@ -152,7 +152,8 @@ def _number(
     elif isinstance(value, int | float):
         number = value
         shown.setdefault(f.id, None)
-    else:
+    else:  # a time of day or a duration (hh:mm typed into the cell)
+        _issue(sub, f, ERROR, "not_a_number", f"{_show(value)} không phải là số.", row)
         return None
     if isinstance(number, float) and math.isnan(number):
         return None
@@ -192,9 +193,9 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
                 row,
             )
             return value
-    else:
+    else:  # a number, a time of day or a duration: kept as the text it shows
         _issue(sub, f, ERROR, "not_a_date", f"{_show(value)} không phải là ngày.", row)
-        return value
+        return _text_of(value)
     if f.in_period and not period.contains(day):
         _issue(
             sub,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 import openpyxl
@@ -286,3 +286,28 @@ def test_ctrl_c_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     assert result.stderr.startswith("Lỗi: Đã dừng theo yêu cầu (Ctrl+C) trước khi xong")
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "t.xlsx").exists()
+
+
+def test_a_time_typed_where_a_date_or_a_figure_belongs_is_flagged_not_a_crash(tmp_path: Path) -> None:
+    """calamine reads a cell formatted hh:mm as a time of day: the run goes on, the JSON report is
+    written, the cells are named."""
+    report = load_report("bieu-so-lieu")
+    path = write_template(
+        TemplateRequest(report, parse_period("2024-6T"), Unit("178", "Thành phố Lạng Sơn", "20", "")),
+        tmp_path / "178.xlsx",
+    )
+    book = openpyxl.load_workbook(path)
+    cells = {row[0]: (row[2], row[3]) for row in book["_mttq"].iter_rows(values_only=True) if row[0]}
+    for field_id in ("ngay_lap", "tong_kdc"):
+        sheet, cell = cells[field_id]
+        book[sheet][cell] = time(10, 30)
+        book[sheet][cell].number_format = "hh:mm"
+    book.save(path)
+    result = run("check", path, "--report", tmp_path / "r.json")
+    assert result.exit_code == 1, result.output
+    issues = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["issues"]
+    assert sorted((i["code"], i["field_id"], i["cell"]) for i in issues) == [
+        ("not_a_date", "ngay_lap", cells["ngay_lap"][1]),
+        ("not_a_number", "tong_kdc", cells["tong_kdc"][1]),
+    ]
+    assert all("10:30" in i["message"] for i in issues)
