@@ -5,7 +5,7 @@ PYTHON ?= python3
 TEMPLATE_PERIOD ?= 2026
 SAMPLE_PERIOD := 2024-6T
 
-.PHONY: setup demo test lint templates samples bench smoke clean
+.PHONY: setup demo test lint templates samples docs bench smoke clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ templates: setup
 
 samples: setup
 	$(BIN)/python tools/make_samples.py samples
+
+docs: setup
+	$(BIN)/python -m tools.docs
 
 bench: setup
 	$(BIN)/python tools/bench.py

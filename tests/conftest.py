@@ -1,4 +1,5 @@
-"""Shared test setup: make the repository's `tools/` package importable, and a small roster."""
+"""Shared test setup: make the repository's `tools/` package importable, a small roster, and the
+check that every JSON report the tests make validates against the package's schema."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from mttq_xlsx.roster import Unit
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+pytest_plugins = ("tests.report_schema",)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ Pure data and small helpers, no LibreOffice. `tools/make_samples.py` builds `sam
 plan with real LibreOffice; `tests/test_samples.py` checks the committed files against it.
 
 The accepted (newest) submissions add up exactly to the figures of the real province report
-(`/work/shared/seeds/bao-cao-tinh-lang-son-6-thang-2024.txt`): hòa giải thành 739/1.014 vụ việc,
+(Lạng Sơn's report on the campaign, first half of 2024): hòa giải thành 739/1.014 vụ việc,
 1.646/1.646 khu dân cư có tổ hòa giải, 1.767 cuộc tuyên truyền với 140.278 lượt người. Other
 figures are plausible and varied; some fields are left blank on purpose (blank is not zero).
 
