@@ -21,12 +21,12 @@ from .numbers import (
     ratio_matches,
 )
 from .periods import Period
-from .specs import ROWS_PREFIX, Field, Report, Rule
+from .spec import ROWS_PREFIX, Field, Rule, Spec
 
 TEXT_LIMIT = 255
 
 
-def check_submission(sub: Submission, report: Report, period: Period) -> None:
+def check_submission(sub: Submission, report: Spec, period: Period) -> None:
     """Normalise `sub.values` and append every finding to `sub.issues`."""
     index = report.field_index
     shown: dict[str, ParsedNumber | None] = {}

@@ -16,11 +16,11 @@ from . import __version__
 from .consolidate import Options, check_files, collect, consolidate_entries
 from .errors import MttqError
 from .intake import readable
+from .json_report import write_json_report
 from .model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
 from .periods import Period, current_period, parse_period
-from .report import write_report
 from .roster import Unit, province_units, read_roster, write_roster
-from .specs import load_report, report_ids
+from .spec import load_spec, report_ids
 from .summary import write_summary
 from .template import TemplateRequest, template_filename, write_template
 
@@ -108,7 +108,7 @@ def forms() -> None:
         mttq-xlsx forms
     """
     for report_id in report_ids():
-        report = load_report(report_id)
+        report = load_spec(report_id)
         click.echo(f"{report.id} (phiên bản {report.version}): {report.title}")
         for form in report.forms:
             click.echo(f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}")
@@ -176,7 +176,7 @@ def template(
     """
     if unit_code and not roster_path:
         fail("--unit cần đi kèm --roster (danh sách đơn vị có mã đó).")
-    report = load_report(report_id)
+    report = load_spec(report_id)
     the_period = resolve_period(period, start, end)
     units: list[Unit] = read_roster(roster_path) if roster_path else []
     targets: list[Unit | None]
@@ -208,7 +208,7 @@ def _roster_option(func: F) -> F:
 
 def _finish(result: Consolidation, report_path: Path | None) -> int:
     if report_path:
-        write_report(result, report_path)
+        write_json_report(result, report_path)
         click.echo(f"Báo cáo JSON: {readable(report_path)}")
     statuses = Counter(f.status for f in result.files)
     severities = Counter(i.severity for i in result.issues)

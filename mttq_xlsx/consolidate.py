@@ -32,7 +32,7 @@ from .output import reason
 from .periods import Period, parse_period
 from .reader import SAVE_AGAIN, VIETNAM, ReadOptions, Rejected, damaged, read_bytes, said
 from .roster import Unit, clean_text, strip_diacritics
-from .specs import SUMMABLE_TYPES, load_report, report_ids
+from .spec import SUMMABLE_TYPES, load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
 
@@ -104,7 +104,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
         return _reject(record, rejected.code, rejected.message, rejected.detail)
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
-    report = load_report(sub.report_id)
+    report = load_spec(sub.report_id)
     try:
         own = parse_period(sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end")))
     except Exception:
@@ -362,7 +362,7 @@ def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, d
     totals: dict[str, dict[str, float | int | None]] = {}
     reported: dict[str, dict[str, int]] = {}
     for report_id in sorted({s.report_id for s in submissions}):
-        report = load_report(report_id)
+        report = load_spec(report_id)
         subs = [s for s in submissions if s.report_id == report_id]
         sums: dict[str, float | int | None] = {}
         counts: dict[str, int] = {}

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .specs import Block, Field, Form
+from .spec import Block, Field, Form
 
 FIRST_BLOCK_ROW = 4  # rows 0-3: title, report title, unit and period line, note
 COVER_VALUE_COL = 2

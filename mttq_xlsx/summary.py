@@ -42,7 +42,7 @@ from .model import (
 )
 from .numbers import PERCENT_FORMAT, format_ratio
 from .output import atomic_path
-from .specs import SUMMABLE_TYPES, Field, Report, Section, load_report
+from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec
 from .template import FONT, HEADER_TINT, LINE_HEIGHT, SECTION_TINT
 from .xlsxrows import Cell, Link, write_cells
 
@@ -237,7 +237,7 @@ def _cell_ref(cells: dict[str, tuple[str, str]], field_id: str) -> str:
 
 def _report_name(report_id: str) -> str:
     try:
-        return load_report(report_id).short_title
+        return load_spec(report_id).short_title
     except Exception:  # an unknown report id in a rejected file: show it as it is
         return report_id
 
@@ -289,7 +289,7 @@ class _SummaryWriter:
         self.cell_formats: dict[tuple[Any, ...], Any] = {}
         self.fills: dict[str, Any] = {}
         report_ids = sorted(set(result.totals) | {s.report_id for s in result.submissions})
-        self.reports: list[Report] = [load_report(rid) for rid in report_ids]
+        self.reports: list[Spec] = [load_spec(rid) for rid in report_ids]
         self.indexes = {r.id: r.field_index for r in self.reports}
         self.report_names = {r.id: r.short_title for r in self.reports}
         self.num_formats: dict[tuple[str, str], str] = {}
@@ -585,7 +585,7 @@ class _SummaryWriter:
 
     # ------------------------------------------------------------------ content sheets
     @staticmethod
-    def content_fields(report: Report, section: Section) -> tuple[list[tuple[Field, bool]], list[Field]]:
+    def content_fields(report: Spec, section: Section) -> tuple[list[tuple[Field, bool]], list[Field]]:
         """The numeric columns (field, borrowed from another content) and the text columns.
 
         A ratio's numerator and denominator are columns of the sheet, so its total can be a
@@ -610,7 +610,7 @@ class _SummaryWriter:
         texts = [f for f in own if not f.is_numeric]
         return numeric, texts
 
-    def write_content(self, ws: Any, report: Report, section: Section) -> None:
+    def write_content(self, ws: Any, report: Spec, section: Section) -> None:
         numeric, texts = self.content_fields(report, section)
         subs = self.by_report[report.id]
         columns = [Column("STT", 6), Column("Mã đơn vị", 12), Column("Tên đơn vị", NAME_WIDTH)]
@@ -791,7 +791,7 @@ class _SummaryWriter:
         """(kind, field, text) for a report in form order: a "section" row, then per block its
         "field" rows, or a "table" row followed by a "column" row per column."""
         if report_id not in self.layouts:
-            report = load_report(report_id)
+            report = load_spec(report_id)
             rows: list[tuple[str, Field | None, str]] = []
             for section in [*report.cover.sections, *report.sections]:
                 rows.append(("section", None, section.title))
@@ -845,7 +845,7 @@ class _SummaryWriter:
         row = header + 1
         last = len(columns) - 1
         for s in unit.submissions:
-            report = load_report(s.report_id)
+            report = load_spec(s.report_id)
             saved = f", lưu lúc {s.file.saved_at:%d/%m/%Y %H:%M}" if s.file.saved_at else ""
             heading = f"{report.title}\nTệp: {s.file.path}{saved}"
             self.fit_row(ws, row, (heading, 150))

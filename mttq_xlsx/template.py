@@ -19,7 +19,7 @@ from .numbers import PERCENT_FORMAT
 from .output import atomic_path
 from .periods import Period
 from .roster import Unit, strip_diacritics
-from .specs import Field, Report
+from .spec import Field, Spec
 
 SCHEMA = "mttq-xlsx/template/1"
 META_SHEET = "_mttq"
@@ -55,7 +55,7 @@ VALIDATION_TEXT = {
 
 @dataclass(frozen=True)
 class TemplateRequest:
-    report: Report
+    spec: Spec
     period: Period
     unit: Unit | None = None  # None: a generic template
     roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
@@ -63,7 +63,7 @@ class TemplateRequest:
     values: Mapping[str, Any] = field(default_factory=dict)  # figures to fill in, e.g. a roll-up
 
 
-def template_filename(report: Report, period: Period, unit: Unit | None) -> str:
+def template_filename(report: Spec, period: Period, unit: Unit | None) -> str:
     """A name a person can read: report, period, unit code, unit name without diacritics."""
     stem = f"{report.id}_{period.id}"
     if unit:
@@ -81,7 +81,7 @@ def write_template(request: TemplateRequest, target: Path) -> Path:
 class _TemplateWriter:
     def __init__(self, request: TemplateRequest, path: Path) -> None:
         self.req = request
-        self.report = request.report
+        self.spec = request.spec
         self.generated_at = (request.generated_at or datetime.now()).replace(microsecond=0)
         self.wb = xlsxwriter.Workbook(
             str(path),
@@ -93,16 +93,14 @@ class _TemplateWriter:
         )
         self.wb.set_properties(
             {
-                "title": self.report.title,
+                "title": self.spec.title,
                 "subject": request.period.label,
                 "author": "mttq-xlsx",
                 "created": self.generated_at,
             }
         )
         self.fmt_cache: dict[tuple[tuple[str, Any], ...], Any] = {}
-        self.layouts = [form_layout(self.report.cover, cover=True)] + [
-            form_layout(f) for f in self.report.forms
-        ]
+        self.layouts = [form_layout(self.spec.cover, cover=True)] + [form_layout(f) for f in self.spec.forms]
         self.list_ranges: dict[str, str] = {}
 
     def fmt(self, **props: Any) -> Any:
@@ -117,7 +115,7 @@ class _TemplateWriter:
         meta = self.wb.add_worksheet(META_SHEET)
         self._write_lists(lists_sheet)
         for ws, layout in zip(sheets, self.layouts, strict=True):
-            if layout.form is self.report.cover:
+            if layout.form is self.spec.cover:
                 self._write_cover(ws, layout)
             else:
                 self._write_form(ws, layout)
@@ -129,7 +127,7 @@ class _TemplateWriter:
 
     # ------------------------------------------------------------------ lists and metadata
     def _write_lists(self, ws: Any) -> None:
-        lists = dict(self.report.lists)
+        lists = dict(self.spec.lists)
         if self.req.roster:
             lists["_units"] = tuple(u.name for u in self.req.roster)
         for col, (name, items) in enumerate(sorted(lists.items())):
@@ -144,8 +142,8 @@ class _TemplateWriter:
         period = self.req.period
         keys = [
             ("schema", SCHEMA),
-            ("report_id", self.report.id),
-            ("spec_version", self.report.version),
+            ("report_id", self.spec.id),
+            ("spec_version", self.spec.version),
             ("period", period.id),
             ("period_start", period.start.isoformat()),
             ("period_end", period.end.isoformat()),
@@ -188,7 +186,7 @@ class _TemplateWriter:
         sub = self.fmt(italic=True, align="center", text_wrap=True)
         ws.merge_range(0, 0, 0, last, layout.form.title, title)
         ws.set_row(0, 36)
-        ws.merge_range(1, 0, 1, last, self.report.title, sub)
+        ws.merge_range(1, 0, 1, last, self.spec.title, sub)
         ws.set_row(1, 32)
         unit_cell, period_cell = (self._cover_ref(fid) for fid in ("unit_name", "period_label"))
         formula = f'="Đơn vị: "&{unit_cell}&"     Kỳ báo cáo: "&{period_cell}'
@@ -208,7 +206,7 @@ class _TemplateWriter:
         ws.set_column(2, 2, 50)
         title = self.fmt(bold=True, font_size=14, align="center")
         ws.merge_range(0, 0, 0, 2, layout.form.title, title)
-        ws.merge_range(1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True))
+        ws.merge_range(1, 0, 1, 2, self.spec.title, self.fmt(italic=True, align="center", text_wrap=True))
         ws.set_row(1, 32)
         ws.merge_range(
             2,
@@ -313,7 +311,7 @@ class _TemplateWriter:
         """A total is shown like its parts: whole numbers for counts, two decimals for amounts."""
         if f.type != "total":
             return NUM_FORMATS[f.type]
-        index = self.report.field_index
+        index = self.spec.field_index
         formats = {self._num_format(index[p]) for p in f.parts}
         return NUM_FORMATS["amount"] if NUM_FORMATS["amount"] in formats else NUM_FORMATS["count"]
 

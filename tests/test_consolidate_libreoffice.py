@@ -21,18 +21,18 @@ from typing import Any
 import pytest
 
 from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import ReadOptions, read_submission
-from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import TemplateRequest, write_template
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
 pytestmark = pytest.mark.libreoffice
 
-REPORT = load_report(plan.REPORT_ID)
+REPORT = load_spec(plan.REPORT_ID)
 PERIOD = parse_period(plan.PERIOD)
 FORMATS = ("xlsx", "xls", "ods")
 FORMAT_UNITS = ("178", "189")  # every planned figure; 189 saved after the deadline
@@ -300,7 +300,9 @@ def test_each_format_consolidates_to_the_same_totals(built, fmt):
 
 def test_the_three_formats_give_the_same_unit_figures(built):
     options = Options(period=PERIOD, roster=_roster(FORMAT_UNITS), deadline=plan.DEADLINE)
-    units = {fmt: report_dict(consolidate(built.root / "formats" / fmt, options))["units"] for fmt in FORMATS}
+    units = {
+        fmt: json_report_dict(consolidate(built.root / "formats" / fmt, options))["units"] for fmt in FORMATS
+    }
     for code in FORMAT_UNITS:
         xlsx = units["xlsx"][code][plan.REPORT_ID]
         for fmt in ("xls", "ods"):

@@ -50,9 +50,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
@@ -392,7 +392,7 @@ def _sha(path: Path) -> str:
 
 def _content_view(result: Any, sha_of: dict[str, str]) -> dict[str, Any]:
     """The report with every path replaced by the file's content hash, lists made multisets."""
-    report = report_dict(result)
+    report = json_report_dict(result)
 
     def plain(text: str) -> str:  # "… bản mới hơn: <path>." names another file of the inbox
         found = re.search(r": (.+)\.$", text)
@@ -500,14 +500,14 @@ def test_ignored_files_change_nothing_but_their_own_entries(
 ) -> None:
     inbox = _fresh(tmp_path, "inbox")
     sha_of = _place(files, inbox, [([], f"f{i}") for i in range(len(files))])
-    before = report_dict(consolidate(inbox, OPTIONS))
+    before = json_report_dict(consolidate(inbox, OPTIONS))
     added = set()
     for i, (pattern, content) in enumerate(extras):
         target = inbox.joinpath(*folders[i], pattern.format(i))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         added.add(target.relative_to(inbox).as_posix())
-    after = report_dict(consolidate(inbox, OPTIONS))
+    after = json_report_dict(consolidate(inbox, OPTIONS))
     extra_entries = [f for f in after["files"] if f["path"] in added]
     assert sorted(f["path"] for f in extra_entries) == sorted(added)
     assert all(f["status"] == IGNORED for f in extra_entries), extra_entries

@@ -41,6 +41,7 @@ from click.testing import CliRunner, Result
 
 from mttq_xlsx.cli import main
 from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.json_report import write_json_report
 from mttq_xlsx.model import (
     ACCEPTED,
     ERROR,
@@ -53,9 +54,8 @@ from mttq_xlsx.model import (
 )
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
-from mttq_xlsx.report import write_report
 from mttq_xlsx.roster import read_roster
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.summary import write_summary
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
@@ -72,7 +72,7 @@ ACCEPTED_SAMPLES = {  # one file per unit, each accepted in the sample inbox
 }
 CAO_LOC = ACCEPTED_SAMPLES["183"]  # an xlsx of another unit
 REPORT_ID = "bieu-so-lieu"
-REPORT = load_report(REPORT_ID)
+REPORT = load_spec(REPORT_ID)
 PERIOD = parse_period("2024-6T")
 FORM = "Số liệu"
 INPUT_NUMBERS = [f.id for f in REPORT.fields if f.is_input and f.is_numeric and not f.table]
@@ -152,9 +152,9 @@ import json, sys
 from pathlib import Path
 from mttq_xlsx.consolidate import Options, consolidate
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.report import report_dict
+from mttq_xlsx.json_report import json_report_dict
 result = consolidate(Path(sys.argv[1]), Options(period=parse_period("2024-6T"), workers=1))
-sys.stdout.write(json.dumps(report_dict(result), ensure_ascii=False, default=str))
+sys.stdout.write(json.dumps(json_report_dict(result), ensure_ascii=False, default=str))
 """
 
 
@@ -754,7 +754,7 @@ def test_formula_like_and_long_text_stay_text(edited: Edited, name: str, tmp_pat
     inbox = make_inbox(tmp_path, {name: edited.files[name]})
     result, _ = run_inbox(inbox)
     write_summary(result, tmp_path / "tong-hop.xlsx")
-    write_report(result, tmp_path / "bao-cao.json")
+    write_json_report(result, tmp_path / "bao-cao.json")
     units = json.loads((tmp_path / "bao-cao.json").read_text(encoding="utf-8"))["units"]
     figures = units["178"][REPORT_ID]
     assert {f: figures[f] for f in TYPED_TEXT} == TYPED_TEXT
@@ -881,7 +881,7 @@ def test_odd_file_names_each_appear_once(tmp_path: Path) -> None:
     assert all(f["status"] == ACCEPTED for f in report["files"]), report["files"]
     assert sorted(report["units"]) == ["180", "183", "184", "185", "187", "188"]
     write_summary(result, tmp_path / "out" / "tong-hop.xlsx")
-    write_report(result, tmp_path / "out" / "bao-cao.json")
+    write_json_report(result, tmp_path / "out" / "bao-cao.json")
     sources = openpyxl.load_workbook(tmp_path / "out" / "tong-hop.xlsx")["Nguồn"]
     shown = {c.value for row in sources.iter_rows() for c in row if isinstance(c.value, str)}
     assert expected <= shown

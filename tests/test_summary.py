@@ -30,7 +30,7 @@ from mttq_xlsx.model import (
 )
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.summary import per_unit_sheets, sheet_name, write_summary
 from mttq_xlsx.xlsxrows import COMMENT_OPTIONS, Link, write_cells
 
@@ -108,7 +108,7 @@ def _file(path: str, report_id: str, code: str, **kw: Any) -> FileRecord:
 
 
 def _submission(file: FileRecord, values: dict[str, Any]) -> Submission:
-    report = load_report(file.report_id)
+    report = load_spec(file.report_id)
     cells = {
         f.id: ("Số liệu" if file.report_id == BSL else "Biểu 1", f"D{10 + n}")
         for n, f in enumerate(report.fields)
@@ -129,7 +129,7 @@ def _totals(report_id: str, subs: list[Submission]) -> tuple[dict[str, Any], dic
     """Totals as consolidation computes them: sums of numbers, ratios from the summed parts."""
     totals: dict[str, Any] = {}
     reported: dict[str, int] = {}
-    fields = [f for f in load_report(report_id).fields if f.is_numeric and not f.table]
+    fields = [f for f in load_spec(report_id).fields if f.is_numeric and not f.table]
     for f in fields:
         if f.type == "ratio":
             continue
@@ -395,9 +395,9 @@ def test_totals_sheet_blocks_per_report_and_content(values: openpyxl.Workbook) -
     ws = values["Tổng hợp"]
     column_a = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
     titles = [
-        load_report(BSL).title,
+        load_spec(BSL).title,
         "II.5. Phát huy dân chủ, giám sát và phản biện xã hội",
-        load_report(PL1).title,
+        load_spec(PL1).title,
         "Biểu 5: Kết quả lấy ý kiến sự hài lòng của người dân",
     ]
     positions = [column_a.index(t) for t in titles]
@@ -694,8 +694,8 @@ def test_unit_sheet_shows_the_report_as_submitted(wb: openpyxl.Workbook) -> None
 def test_unit_sheet_holds_both_reports(wb: openpyxl.Workbook) -> None:
     ws = wb["Xã Tân Thanh"]
     column_a = [ws.cell(r, 1).value or "" for r in range(1, ws.max_row + 1)]
-    first = next(i for i, t in enumerate(column_a) if t.startswith(load_report(BSL).title))
-    second = next(i for i, t in enumerate(column_a) if t.startswith(load_report(PL1).title))
+    first = next(i for i, t in enumerate(column_a) if t.startswith(load_spec(BSL).title))
+    second = next(i for i, t in enumerate(column_a) if t.startswith(load_spec(PL1).title))
     assert first < second
     phone = ws.cell(find_row(ws, 1, "Số điện thoại"), 3)
     assert phone.value == "+84 912 345 678" and phone.data_type == "s"

@@ -54,7 +54,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the package importable fr
 from mttq_xlsx import __version__  # noqa: E402
 from mttq_xlsx.periods import parse_period  # noqa: E402
 from mttq_xlsx.roster import Unit, all_communes, write_roster  # noqa: E402
-from mttq_xlsx.specs import Field, Report, load_report  # noqa: E402
+from mttq_xlsx.spec import Field, Spec, load_spec  # noqa: E402
 from mttq_xlsx.template import TemplateRequest, template_filename, write_template  # noqa: E402
 
 CORPUS_VERSION = 2  # bump when the generated figures or the file layout change
@@ -123,7 +123,7 @@ TEXTS = (
 NAMES = ("Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Thu Hằng", "Phạm Quốc Bảo", "Hoàng Đức Anh")
 
 
-def unit_values(report: Report, unit: Unit) -> dict[str, Any]:
+def unit_values(report: Spec, unit: Unit) -> dict[str, Any]:
     """The figures one commune sends: deterministic per unit code, parts within their wholes.
 
     Numeric inputs get plausible values (about 5 % left blank), ratio numerators a share of
@@ -197,7 +197,7 @@ def cache_root() -> Path:
 
 
 def corpus_stamp(units: Sequence[Unit]) -> dict[str, Any]:
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     return {
         "corpus_version": CORPUS_VERSION,
         "report_id": REPORT_ID,
@@ -212,7 +212,7 @@ def corpus_stamp(units: Sequence[Unit]) -> dict[str, Any]:
 
 def _write_one(job: tuple[Unit, Path]) -> Path:
     unit, folder = job
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     period = parse_period(PERIOD)
     request = TemplateRequest(
         report, period, unit=unit, generated_at=GENERATED_AT, values=unit_values(report, unit)
@@ -246,7 +246,7 @@ def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = p
     wanted = corpus_stamp(units)
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
-            report, period = load_report(REPORT_ID), parse_period(PERIOD)
+            report, period = load_spec(REPORT_ID), parse_period(PERIOD)
             files = tuple(folder / CORPUS_DIR / template_filename(report, period, u) for u in units)
             if all(p.is_file() for p in files):
                 return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units))

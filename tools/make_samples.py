@@ -39,7 +39,7 @@ import xlsxwriter  # noqa: E402
 
 from mttq_xlsx.reader import ReadOptions, read_submission  # noqa: E402
 from mttq_xlsx.roster import write_roster  # noqa: E402
-from mttq_xlsx.specs import load_report  # noqa: E402
+from mttq_xlsx.spec import load_spec  # noqa: E402
 from mttq_xlsx.template import write_template  # noqa: E402
 from tools import libreoffice as lo  # noqa: E402
 from tools import sample_plan as plan  # noqa: E402
@@ -51,7 +51,7 @@ def _template(sample: plan.SampleFile, folder: Path, cache: dict[tuple[str, str]
     key = (sample.period, sample.unit_code)
     if key not in cache:
         target = folder / f"{sample.period}_{sample.unit_code}.xlsx"
-        write_template(plan.template_request(sample, load_report(plan.REPORT_ID)), target)
+        write_template(plan.template_request(sample, load_spec(plan.REPORT_ID)), target)
         cache[key] = target
     return cache[key]
 

@@ -28,7 +28,7 @@ from python_calamine import CalamineWorkbook
 from mttq_xlsx.numbers import parse_number
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import SUMMABLE_TYPES, Report, load_report
+from mttq_xlsx.spec import SUMMABLE_TYPES, Spec, load_spec
 from mttq_xlsx.template import META_SHEET, TemplateRequest
 
 REPORT_ID = "bieu-so-lieu"
@@ -485,10 +485,10 @@ def period_of(sample: SampleFile) -> Period:
     return parse_period(sample.period)
 
 
-def template_request(sample: SampleFile, report: Report | None = None) -> TemplateRequest:
+def template_request(sample: SampleFile, report: Spec | None = None) -> TemplateRequest:
     """The pre-filled template the province sent to the sample's unit."""
     return TemplateRequest(
-        report=report or load_report(REPORT_ID),
+        spec=report or load_spec(REPORT_ID),
         period=period_of(sample),
         unit=unit_of(sample.unit_code),
         generated_at=GENERATED_AT,
@@ -553,7 +553,7 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def expected_raw(sample: SampleFile, report: Report) -> dict[str, Any]:
+def expected_raw(sample: SampleFile, report: Spec) -> dict[str, Any]:
     """Every field's value as `reader.read_submission` returns it from the built file (before checks).
 
     Derived cells hold what LibreOffice calculated: a total `IF(COUNT(parts)=0,"",SUM(parts))`
@@ -589,7 +589,7 @@ def expected_raw(sample: SampleFile, report: Report) -> dict[str, Any]:
     return out
 
 
-def unit_figures(sample: SampleFile, report: Report) -> dict[str, float | int | None]:
+def unit_figures(sample: SampleFile, report: Spec) -> dict[str, float | int | None]:
     """A unit's numeric figures as consolidation counts them (derived totals from their parts)."""
     out: dict[str, float | int | None] = {}
     for f in report.fields:
@@ -606,7 +606,7 @@ def unit_figures(sample: SampleFile, report: Report) -> dict[str, float | int | 
 
 def expected_totals(files: tuple[SampleFile, ...] | None = None) -> dict[str, float | int | None]:
     """Σ over the accepted files of every summable field; ratios as Σnumerator / Σdenominator."""
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     files = accepted_files() if files is None else files
     per_unit = [unit_figures(f, report) for f in files]
     totals: dict[str, float | int | None] = {}
@@ -623,7 +623,7 @@ def expected_totals(files: tuple[SampleFile, ...] | None = None) -> dict[str, fl
 
 def check_plan() -> None:
     """Raise AssertionError when the plan is inconsistent with itself or with the province report."""
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     index = report.field_index
     problems: list[str] = []
     for fid, column in FIGURES.items():

@@ -21,7 +21,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def report_dict(result: Consolidation) -> dict[str, Any]:
+def json_report_dict(result: Consolidation) -> dict[str, Any]:
     units: dict[str, dict[str, dict[str, Any]]] = {}
     for sub in result.submissions:
         units.setdefault(sub.unit_code, {})[sub.report_id] = {k: _plain(v) for k, v in sub.values.items()}
@@ -36,7 +36,9 @@ def report_dict(result: Consolidation) -> dict[str, Any]:
     }
 
 
-def write_report(result: Consolidation, target: Path) -> Path:
+def write_json_report(result: Consolidation, target: Path) -> Path:
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(json_report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     return target

@@ -115,7 +115,7 @@ class Form:
 
 
 @dataclass(frozen=True)
-class Report:
+class Spec:
     id: str
     version: str
     title: str
@@ -155,7 +155,7 @@ def report_ids() -> list[str]:
 
 
 @cache
-def load_report(report_id: str) -> Report:
+def load_spec(report_id: str) -> Spec:
     """The report spec with every field expanded; raises SpecError when it is malformed."""
     if report_id not in report_ids():
         raise SpecError(f"Không có báo cáo “{report_id}”. Các báo cáo hiện có: {', '.join(report_ids())}.")
@@ -165,7 +165,7 @@ def load_report(report_id: str) -> Report:
     column_sets = data.get("column_sets", {})
     set_checks = data.get("column_set_checks", {})
     forms = tuple(_form(f, column_sets, set_checks) for f in data["forms"])
-    report = Report(
+    report = Spec(
         id=data["report_id"],
         version=str(data["spec_version"]),
         title=data["title"],
@@ -304,7 +304,7 @@ def _form(raw: dict[str, Any], column_sets: dict[str, Any], set_checks: dict[str
     return Form(form_id, raw["sheet"], raw["title"], raw.get("note", ""), tuple(sections), tuple(rules))
 
 
-def _validate(report: Report) -> None:
+def _validate(report: Spec) -> None:
     """Catch spec mistakes at load time instead of in a user's workbook."""
     seen: set[str] = set()
     problems: list[str] = []
