@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from .cells import cell_index, cell_name
-from .model import ERROR, WARNING, Issue, Submission, Value
+from .codes import ERROR, WARNING
+from .model import Issue, Submission, Value
 from .numbers import (
     PERCENT_DECIMALS,
     ParsedNumber,

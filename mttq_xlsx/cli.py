@@ -13,11 +13,12 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from . import __version__
+from .codes import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
 from .consolidate import Options, check_files, collect, consolidate_entries
 from .errors import MttqError
 from .intake import readable
 from .json_report import write_json_report
-from .model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
+from .model import Consolidation
 from .periods import Period, current_period, parse_period
 from .roster import Unit, province_units, read_roster, write_roster
 from .spec import load_spec, report_ids

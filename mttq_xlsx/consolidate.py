@@ -14,23 +14,14 @@ from pathlib import Path
 
 from . import intake
 from .checks import check_submission
+from .codes import ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
+from .container import SAVE_AGAIN, damaged, said
+from .errors import Rejected
 from .intake import Entry
-from .model import (
-    ERROR,
-    IGNORED,
-    REJECTED,
-    REJECTION_CODES,
-    SUPERSEDED,
-    WARNING,
-    Completeness,
-    Consolidation,
-    FileRecord,
-    Issue,
-    Submission,
-)
+from .model import Completeness, Consolidation, FileRecord, Issue, Submission
 from .output import reason
-from .periods import Period, parse_period
-from .reader import SAVE_AGAIN, VIETNAM, ReadOptions, Rejected, damaged, read_bytes, said
+from .periods import VIETNAM, Period, parse_period
+from .reader import ReadOptions, read_bytes
 from .roster import Unit, clean_text, strip_diacritics
 from .spec import SUMMABLE_TYPES, load_spec, report_ids
 from .workers import Failed, Limits

@@ -6,28 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from .codes import ACCEPTED
 from .periods import Period
 from .roster import Unit
-
-ACCEPTED, REJECTED, SUPERSEDED, IGNORED = "accepted", "rejected", "superseded", "ignored"
-ERROR, WARNING = "error", "warning"
-# Every reason a file may be rejected for: the `reason` of a rejected file in the JSON report.
-REJECTION_CODES = frozenset(
-    {
-        "corrupt_file",
-        "empty_file",
-        "file_too_large",
-        "layout_changed",
-        "password_protected",
-        "not_a_template",
-        "sheet_missing",
-        "unknown_report",
-        "wrong_period",
-        "unknown_unit",
-        "unreadable",
-        "unsupported_format",
-    }
-)
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None

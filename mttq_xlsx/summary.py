@@ -28,18 +28,9 @@ import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from . import __version__
+from .codes import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
 from .errors import UsageError
-from .model import (
-    ACCEPTED,
-    ERROR,
-    IGNORED,
-    REJECTED,
-    SUPERSEDED,
-    WARNING,
-    Consolidation,
-    Issue,
-    Submission,
-)
+from .model import Consolidation, Issue, Submission
 from .numbers import PERCENT_FORMAT, format_ratio
 from .output import atomic_path
 from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec

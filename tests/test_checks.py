@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from mttq_xlsx.checks import check_submission
+from mttq_xlsx.codes import ERROR, WARNING
 from mttq_xlsx.layout import form_layout
-from mttq_xlsx.model import ERROR, WARNING, FileRecord, Submission
+from mttq_xlsx.model import FileRecord, Submission
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.spec import Spec, load_spec
 

@@ -21,8 +21,9 @@ from typing import Any
 import olefile
 import pytest
 
+from mttq_xlsx.codes import ACCEPTED, REJECTED
 from mttq_xlsx.consolidate import Options, check_files
-from mttq_xlsx.model import ACCEPTED, REJECTED, Consolidation, FileRecord
+from mttq_xlsx.model import Consolidation, FileRecord
 from mttq_xlsx.workers import Limits
 from tools import libreoffice as lo
 

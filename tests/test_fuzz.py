@@ -49,9 +49,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
 from mttq_xlsx.consolidate import Options, check_files, consolidate
 from mttq_xlsx.json_report import json_report_dict
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.workers import Limits

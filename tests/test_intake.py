@@ -23,12 +23,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mttq_xlsx.cli import main
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, SUPERSEDED
 from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.container import MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES
 from mttq_xlsx.intake import LOCK_FILE, MAX_ZIP_MEMBERS, NESTED_ZIP, NOT_READ
 from mttq_xlsx.json_report import json_report_dict
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, SUPERSEDED, Consolidation
-from mttq_xlsx.periods import parse_period
-from mttq_xlsx.reader import MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, VIETNAM
+from mttq_xlsx.model import Consolidation
+from mttq_xlsx.periods import VIETNAM, parse_period
 from tests.accounting import assert_accounted
 
 ROOT = Path(__file__).resolve().parents[1]

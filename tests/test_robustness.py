@@ -40,20 +40,12 @@ import xlsxwriter.workbook
 from click.testing import CliRunner, Result
 
 from mttq_xlsx.cli import main
+from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.json_report import write_json_report
-from mttq_xlsx.model import (
-    ACCEPTED,
-    ERROR,
-    IGNORED,
-    REJECTED,
-    REJECTION_CODES,
-    SUPERSEDED,
-    WARNING,
-    Consolidation,
-)
+from mttq_xlsx.model import Consolidation
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.spec import load_spec
 from mttq_xlsx.summary import write_summary

@@ -15,19 +15,9 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from mttq_xlsx import xlsxrows
+from mttq_xlsx.codes import ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
 from mttq_xlsx.errors import UsageError
-from mttq_xlsx.model import (
-    ERROR,
-    IGNORED,
-    REJECTED,
-    SUPERSEDED,
-    WARNING,
-    Completeness,
-    Consolidation,
-    FileRecord,
-    Issue,
-    Submission,
-)
+from mttq_xlsx.model import Completeness, Consolidation, FileRecord, Issue, Submission
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.spec import load_spec
