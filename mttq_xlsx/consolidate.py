@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from . import intake
+from . import fieldmap, intake
 from .checks import check_submission
 from .codes import ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from .container import SAVE_AGAIN, damaged, said
@@ -96,6 +96,10 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
     report = load_spec(sub.report_id)
+    try:
+        fieldmap.check_version(sub.meta, report)
+    except Rejected as exc:
+        return _reject(record, exc.code, exc.message)
     try:
         own = parse_period(sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end")))
     except Exception:

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,24 +17,13 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from . import container, rawcells
+from . import container, fieldmap, rawcells
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
 from .errors import Rejected
+from .fieldmap import LISTS_SHEET, META_SHEET, FieldMap, MapRow
 from .model import FileRecord, Issue, Submission
-from .template import LISTS_SHEET, META_SHEET, SCHEMA
-
-
-@dataclass(frozen=True)
-class MapRow:
-    field_id: str
-    form_id: str
-    sheet: str
-    cell: str  # "D12" or a column range "B8:B27"
-    type: str
-    label_cell: str = ""
-    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +55,7 @@ def read_bytes(
     saved_at = container.saved_at(archive) or fallback()
     record.saved_at = saved_at
     workbook = _open(data, archive)
-    meta, fmap = _read_meta(workbook)
+    meta, fmap = read_meta(workbook)
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
     sheets = {name: _load_sheet(workbook, name) for name in fmap.sheets}
@@ -117,7 +105,7 @@ def _label_at(grid: list[list[Any]], row: int, col: int) -> str:
 
 
 def _locate(
-    fmap: _FieldMap, sheets: dict[str, list[list[Any]]], rel: str
+    fmap: FieldMap, sheets: dict[str, list[list[Any]]], rel: str
 ) -> tuple[dict[tuple[str, str, str], int], list[Issue]]:
     """How many rows each field's label moved (rows inserted or deleted by hand), by its label.
 
@@ -178,7 +166,7 @@ def _locate(
     return shifts, notes
 
 
-def _workbook_notes(workbook: CalamineWorkbook, fmap: _FieldMap, archive: Container, rel: str) -> list[Issue]:
+def _workbook_notes(workbook: CalamineWorkbook, fmap: FieldMap, archive: Container, rel: str) -> list[Issue]:
     """Macros (never run, only mentioned) and sheets that are not part of the template."""
     notes = []
     names = set(archive.zip.namelist()) if archive.zip else set()
@@ -279,117 +267,12 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         raise damaged(exc, name) from exc
 
 
-@dataclass(frozen=True)
-class _FieldMap:
-    """A parsed field map, with what reading a file by it needs worked out once."""
-
-    rows: tuple[MapRow, ...]
-    sheets: tuple[str, ...]  # the sheets the map names, in order of first use
-    # (field id, sheet, cell, where): where is (row, col), a list of them for a range, or None
-    # for a range that is not first:last
-    reads: tuple[tuple[str, str, str, Any], ...]
-    cells: dict[str, tuple[str, str]]  # field id -> (sheet, cell), in map order
-    # each distinct (sheet, label cell, label) once, in map order: its first row and the label
-    # cell's (row, col), None when the label cell is not a cell address
-    labels: tuple[tuple[tuple[str, str, str], MapRow, tuple[int, int] | None], ...]
-    error: str = ""  # why a cell of the map is not a cell address
-
-
-# Field maps already parsed, by the raw rows below their header. Every file made from one
-# template version carries the same map, so it is parsed and checked once, not once per file.
-_MAPS: dict[tuple[tuple[Any, ...], ...], _FieldMap] = {}
-_MAPS_KEPT = 16
-
-
-def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], list[MapRow]]:
-    meta, fmap = _read_meta(workbook)
-    return meta, list(fmap.rows)
-
-
-def _read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], _FieldMap]:
+def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], FieldMap]:
+    """The keys and the field map of a workbook's `_mttq` sheet; raises Rejected."""
     if META_SHEET not in workbook.sheet_names:
         raise Rejected(
             "not_a_template",
             "Tệp không phải mẫu biểu của mttq-xlsx (không có trang thông tin ẩn “_mttq”). "
             "Hãy điền số liệu vào mẫu biểu đã được gửi.",
         )
-    rows = _load_sheet(workbook, META_SHEET)
-    meta: dict[str, str] = {}
-    start = len(rows)
-    for i, row in enumerate(rows):
-        cells = [str(c).strip() if c is not None else "" for c in row]
-        if not any(cells):
-            continue
-        if cells[0] == "field_id":
-            start = i + 1
-            break
-        meta[cells[0]] = cells[1] if len(cells) > 1 else ""
-    key = tuple(map(tuple, rows[start:]))
-    fmap = _MAPS.get(key)
-    if fmap is None:
-        fmap = _parse_map(rows[start:])
-        # Keep only maps made of text: a text never equals a number, so a hit is the same map.
-        if all(type(c) is str for row in key for c in row):
-            if len(_MAPS) >= _MAPS_KEPT:
-                _MAPS.clear()
-            _MAPS[key] = fmap
-    if meta.get("schema") != SCHEMA or not fmap.rows:
-        raise Rejected("not_a_template", "Trang thông tin ẩn “_mttq” của tệp bị hỏng hoặc không đúng mẫu.")
-    if fmap.error:
-        raise Rejected("not_a_template", f"Bảng vị trí ô trong “_mttq” có ô sai: {fmap.error}.")
-    return meta, fmap
-
-
-def _parse_map(rows: list[list[Any]]) -> _FieldMap:
-    """The rows below the `field_id | form_id | …` header of `_mttq`."""
-    field_map: list[MapRow] = []
-    for row in rows:
-        cells = [str(c).strip() if c is not None else "" for c in row]
-        if not any(cells) or cells[0] == "field_id":
-            continue
-        cells += [""] * (7 - len(cells))
-        field_map.append(MapRow(_restore_escapes(cells[0]), *cells[1:7]))
-    reads: list[tuple[str, str, str, Any]] = []
-    error = ""
-    try:
-        for r in field_map:
-            parts = [cell_index(part) for part in r.cell.split(":")]
-            where: Any = parts[0]
-            if ":" in r.cell:
-                first, last = parts[0], parts[-1]
-                where = [(n, first[1]) for n in range(first[0], last[0] + 1)]
-                if len(parts) != 2:
-                    where = None
-            reads.append((r.field_id, r.sheet, r.cell, where))
-    except ValueError as exc:
-        error = str(exc)
-    return _FieldMap(
-        rows=tuple(field_map),
-        sheets=tuple(dict.fromkeys(r.sheet for r in field_map)),
-        reads=tuple(reads),
-        cells={r.field_id: (r.sheet, r.cell) for r in field_map},
-        labels=tuple(_label_positions(field_map)),
-        error=error,
-    )
-
-
-def _label_positions(
-    rows: list[MapRow],
-) -> Iterator[tuple[tuple[str, str, str], MapRow, tuple[int, int] | None]]:
-    seen = set()
-    for row in rows:
-        key = (row.sheet, row.label_cell, row.label)
-        if row.label and row.label_cell and key not in seen:
-            seen.add(key)
-            try:
-                yield key, row, cell_index(row.label_cell)
-            except ValueError:
-                yield key, row, None
-
-
-def _restore_escapes(field_id: str) -> str:
-    """Undo LibreOffice's reading of `_xa_` in an xlsx string as an escaped control character.
-
-    Field ids are ASCII snake_case, so any control character in one was such an escape.
-    """
-    return re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", field_id)
+    return fieldmap.parse(_load_sheet(workbook, META_SHEET))

@@ -13,7 +13,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
-from . import __version__
+from . import fieldmap
+from .fieldmap import LISTS_SHEET, META_SHEET
 from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
 from .numbers import PERCENT_FORMAT
 from .output import atomic_path
@@ -21,10 +22,6 @@ from .periods import Period
 from .roster import Unit, strip_diacritics
 from .spec import Field, Spec
 
-SCHEMA = "mttq-xlsx/template/1"
-META_SHEET = "_mttq"
-LISTS_SHEET = "_ds"
-MAP_HEADER = ("field_id", "form_id", "sheet", "cell", "type", "label_cell", "label")
 FONT = "Times New Roman"
 INPUT_TINT = "#FFF2CC"
 HEADER_TINT = "#D9E1F2"
@@ -138,33 +135,11 @@ class _TemplateWriter:
             self.list_ranges[name] = f"={LISTS_SHEET}!${letter}$2:${letter}${len(items) + 1}"
 
     def _write_meta(self, ws: Any) -> None:
-        unit = self.req.unit
-        period = self.req.period
-        keys = [
-            ("schema", SCHEMA),
-            ("report_id", self.spec.id),
-            ("spec_version", self.spec.version),
-            ("period", period.id),
-            ("period_start", period.start.isoformat()),
-            ("period_end", period.end.isoformat()),
-            ("unit_code", unit.code if unit else ""),
-            ("unit_name", unit.name if unit else ""),
-            ("generated_at", self.generated_at.isoformat()),
-            ("generator", f"mttq-xlsx {__version__}"),
-        ]
-        for r, (key, value) in enumerate(keys):
-            ws.write_string(r, 0, key)
-            ws.write_string(r, 1, value)
-        r = len(keys) + 1
-        for c, head in enumerate(MAP_HEADER):
-            ws.write_string(r, c, head)
-        for layout in self.layouts:
-            for f in layout.form.fields:
-                p = layout.positions[f.id]
-                r += 1
-                row = (f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, p.label)
-                for c, value in enumerate(row):
-                    ws.write_string(r, c, value)
+        req = self.req
+        rows = fieldmap.sheet_rows(self.spec, self.layouts, req.period, req.unit, self.generated_at)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                ws.write_string(r, c, value)
 
     # ------------------------------------------------------------------ sheets
     def _sheet_setup(self, ws: Any, layout: SheetLayout, landscape: bool) -> None:

@@ -137,7 +137,7 @@ class Built:
     built_at: tuple[datetime, datetime]  # UTC, around the LibreOffice batch
 
     def cells(self, code: str) -> dict[str, tuple[str, str]]:
-        return plan.read_field_map(self.templates[code]).cells
+        return plan.read_field_map(self.templates[code])[1].cells
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def built(tmp_path_factory) -> Built:
         name: str, code: str, dst: Path, values: dict, unprotect: bool = False, saved=None, typed=None
     ) -> None:
         """`values` set as values; `typed` ({field: text}) entered as a person types into the cell."""
-        where = plan.read_field_map(templates[code]).cells
+        where = plan.read_field_map(templates[code])[1].cells
         cells = [
             {"sheet": where[f][0], "cell": where[f][1], "value": plan.job_value(v)} for f, v in values.items()
         ]

@@ -43,6 +43,7 @@ from mttq_xlsx.cli import main
 from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from mttq_xlsx.consolidate import Options, check_files, consolidate
 from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
+from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.json_report import write_json_report
 from mttq_xlsx.model import Consolidation
 from mttq_xlsx.periods import parse_period
@@ -144,6 +145,7 @@ import json, sys
 from pathlib import Path
 from mttq_xlsx.consolidate import Options, consolidate
 from mttq_xlsx.periods import parse_period
+from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.json_report import json_report_dict
 result = consolidate(Path(sys.argv[1]), Options(period=parse_period("2024-6T"), workers=1))
 sys.stdout.write(json.dumps(json_report_dict(result), ensure_ascii=False, default=str))
@@ -532,15 +534,15 @@ EXTRA_SHEET = "Số liệu (2)"
 @dataclass(frozen=True)
 class Edited:
     files: dict[str, Path]
-    field_map: plan.FieldMap
+    field_map: FieldMap
 
     def cell(self, field_id: str) -> tuple[str, str]:
         return self.field_map.cells[field_id]
 
     def label(self, field_id: str) -> tuple[str, str]:
         """(label cell, label text) of a field, from the `_mttq` map."""
-        row = next(r for r in self.field_map.rows if r[0] == field_id)
-        return row[5], row[6]
+        row = next(r for r in self.field_map.rows if r.field_id == field_id)
+        return row.label_cell, row.label
 
 
 @pytest.fixture(scope="module")
@@ -550,7 +552,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
     if reason is not None:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("robustness_lo")
-    field_map = plan.read_field_map(XLSX)
+    field_map = plan.read_field_map(XLSX)[1]
     where = field_map.cells
     # Two units in one workbook: unit 180's form sheet pasted into unit 178's workbook. The sheet
     # copy is made with openpyxl (LibreOffice's API has no cross-document sheet copy); LibreOffice
@@ -565,7 +567,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
         for f, v in second.items()
         if where[f][0] == FORM
     ]
-    label_cell = next(r[5] for r in field_map.rows if r[0] == "hoa_giai_so_vu")
+    label_cell = next(r.label_cell for r in field_map.rows if r.field_id == "hoa_giai_so_vu")
     paste = [
         {"sheet": where[f][0], "cell": where[f][1], "formula": formula}
         for f, (formula, _) in PASTED_FORMULAS.items()

@@ -22,16 +22,11 @@ from python_calamine import CalamineWorkbook
 
 from mttq_xlsx import __version__
 from mttq_xlsx.errors import OutputError
+from mttq_xlsx.fieldmap import LISTS_SHEET, META_SHEET
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit, all_communes
 from mttq_xlsx.spec import Field, Spec, load_spec, report_ids
-from mttq_xlsx.template import (
-    LISTS_SHEET,
-    META_SHEET,
-    TemplateRequest,
-    template_filename,
-    write_template,
-)
+from mttq_xlsx.template import TemplateRequest, template_filename, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = ROOT / "workbook_templates"

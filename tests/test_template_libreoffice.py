@@ -17,10 +17,11 @@ import pytest
 from openpyxl.utils.cell import range_boundaries
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+from mttq_xlsx.fieldmap import META_SHEET
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import read_meta
 from mttq_xlsx.spec import load_spec
-from mttq_xlsx.template import META_SHEET, TemplateRequest, write_template
+from mttq_xlsx.template import TemplateRequest, write_template
 from tools import libreoffice
 
 pytestmark = pytest.mark.libreoffice
@@ -86,8 +87,8 @@ def field_map(path: Path) -> dict[str, tuple[str, str, str, str]]:
 
 def calamine_field_map(wb: CalamineWorkbook) -> dict[str, tuple[str, ...]]:
     """The field map as the ingest reader sees it."""
-    _meta, rows = read_meta(wb)
-    return {r.field_id: (r.form_id, r.sheet, r.cell, r.type) for r in rows}
+    _meta, fmap = read_meta(wb)
+    return {r.field_id: (r.form_id, r.sheet, r.cell, r.type) for r in fmap.rows}
 
 
 def cell_entries(fmap: dict, inputs: dict[str, Any]) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ def build_jobs(inbox: Path, work: Path) -> list[tuple[plan.SampleFile, dict[str,
     for sample in plan.sample_files():
         if sample.kind in (plan.TEMPLATE, plan.TRUNCATED):
             src = _template(sample, work / "templates", templates)
-            where = plan.read_field_map(src).cells
+            where = plan.read_field_map(src)[1].cells
             cells = [
                 {"sheet": where[fid][0], "cell": where[fid][1], "value": plan.job_value(value)}
                 for fid, value in sample.values.items()

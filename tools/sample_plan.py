@@ -14,7 +14,6 @@ text even when it looks like a number) or a `date`.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,11 +24,13 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from mttq_xlsx import fieldmap
+from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.numbers import parse_number
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.spec import SUMMABLE_TYPES, Spec, load_spec
-from mttq_xlsx.template import META_SHEET, TemplateRequest
+from mttq_xlsx.template import TemplateRequest
 
 REPORT_ID = "bieu-so-lieu"
 PERIOD = "2024-6T"
@@ -496,36 +497,10 @@ def template_request(sample: SampleFile, report: Spec | None = None) -> Template
 
 
 # ---------------------------------------------------------------------- reading the field map
-@dataclass(frozen=True)
-class FieldMap:
-    meta: dict[str, str]
-    rows: tuple[tuple[str, ...], ...]  # (field_id, form_id, sheet, cell, type, label_cell, label)
-
-    @property
-    def cells(self) -> dict[str, tuple[str, str]]:
-        return {r[0]: (r[2], r[3]) for r in self.rows}
-
-
-def read_field_map(path: Path) -> FieldMap:
-    """The `_mttq` sheet of any workbook format (LibreOffice keeps it, as a hidden sheet)."""
-    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(META_SHEET).to_python()
-    meta: dict[str, str] = {}
-    rows: list[tuple[str, ...]] = []
-    in_map = False
-    for raw in grid:
-        cells = [str(c).strip() if c is not None else "" for c in raw]
-        if not any(cells):
-            continue
-        if cells[0] == "field_id":
-            in_map = True
-        elif in_map:
-            # LibreOffice reads "_xa_" in an xlsx string (nha_van_hoa_xa_ty_le) as an escaped
-            # newline and keeps it in every format it saves; field ids are ASCII, so undo it.
-            fid = re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", cells[0])
-            rows.append(tuple(([fid, *cells[1:]] + [""] * 7)[:7]))
-        else:
-            meta[cells[0]] = cells[1] if len(cells) > 1 else ""
-    return FieldMap(meta, tuple(rows))
+def read_field_map(path: Path) -> tuple[dict[str, str], FieldMap]:
+    """The `_mttq` keys and field map of any workbook format (LibreOffice keeps it, as a hidden sheet)."""
+    book = CalamineWorkbook.from_path(str(path))
+    return fieldmap.parse(book.get_sheet_by_name(fieldmap.META_SHEET).to_python())
 
 
 # ---------------------------------------------------------------------- what the files hold
