@@ -12,7 +12,7 @@ from typing import Any
 
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
-from .model import Issue, Submission, Value
+from .model import Issue, Submission, Value, is_number
 from .numbers import (
     PERCENT_DECIMALS,
     ParsedNumber,
@@ -211,7 +211,7 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
 # ---------------------------------------------------------------------- derived cells
 def _num(sub: Submission, field_id: str) -> float | None:
     value = sub.values.get(field_id)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return value if is_number(value) else None
 
 
 def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> None:

@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import os
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -18,11 +17,11 @@ from .codes import ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNIN
 from .container import SAVE_AGAIN, damaged, said
 from .errors import Rejected
 from .intake import Entry
-from .model import Completeness, Consolidation, FileRecord, Issue, Submission
+from .model import Completeness, Consolidation, FileRecord, Issue, Submission, is_number
 from .output import reason
 from .periods import VIETNAM, Period, parse_period
 from .reader import ReadOptions, read_bytes
-from .roster import Unit, clean_text, strip_diacritics
+from .roster import Unit, clean_text, name_key
 from .spec import SUMMABLE_TYPES, load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
@@ -64,7 +63,7 @@ class _Lookups:
         if self._by_name is None:
             self._by_name = {}
             for u in self.roster:
-                self._by_name.setdefault(_name_key(u.name), []).append(u)
+                self._by_name.setdefault(name_key(u.name), []).append(u)
         return self._by_name.get(key, [])
 
 
@@ -146,10 +145,6 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _name_key(name: str) -> str:
-    return " ".join(strip_diacritics(unicodedata.normalize("NFC", name)).lower().split())
-
-
 def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -> None:
     """A pre-filled workbook names its unit in `_mttq`; a generic one on its cover sheet."""
     by_prefill = {f.prefill: f.id for f in cover_fields if f.prefill}
@@ -164,7 +159,7 @@ def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -
         sub.unit_name = sub.unit_name or by_code[sub.unit_code].name
         return
     if sub.unit_name:
-        key = _name_key(sub.unit_name)
+        key = name_key(sub.unit_name)
         matches = lookups.named(key)
         if len(matches) == 1:
             sub.unit_code, sub.unit_name = matches[0].code, matches[0].name
@@ -364,7 +359,7 @@ def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, d
         for f in report.fields:
             if not f.is_numeric or f.table:
                 continue
-            values = [v for s in subs if _is_number(v := s.values.get(f.id))]
+            values = [v for s in subs if is_number(v := s.values.get(f.id))]
             counts[f.id] = len(values)
             if f.type in SUMMABLE_TYPES:
                 total = sum(values) if values else None  # type: ignore[arg-type]
@@ -375,10 +370,6 @@ def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, d
                 sums[f.id] = num / den if num is not None and den else None
         totals[report_id], reported[report_id] = sums, counts
     return totals, reported
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _completeness(roster: tuple[Unit, ...], submissions: list[Submission]) -> Completeness:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from .codes import ACCEPTED
 from .periods import Period
@@ -12,6 +13,16 @@ from .roster import Unit
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """Whether a value is a figure: an int or a finite float, not a bool (True is an int to Python)."""
+    kind = type(value)  # the exact types first: this runs for every value of every unit
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass

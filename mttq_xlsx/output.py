@@ -54,6 +54,16 @@ def ensure_folder(folder: Path) -> None:
         )
 
 
+def _mode(target: Path) -> int:
+    """The permissions of the file replacing `target`: those it has, else the usual rw-r--r--."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def _file_create_error() -> type[Exception] | tuple[()]:
     """xlsxwriter's error for a file it cannot create; nothing when xlsxwriter was never imported
     (no workbook was written then), so reading never imports a writer."""
@@ -76,9 +86,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; outputs are shared files
+    os.chmod(tmp, _mode(target))  # mkstemp makes it private; outputs are shared files
     try:
         yield tmp
         try:

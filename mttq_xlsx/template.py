@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,36 +9,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
-from . import fieldmap
+from . import fieldmap, style
 from .fieldmap import LISTS_SHEET, META_SHEET
 from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
-from .numbers import PERCENT_FORMAT
 from .output import atomic_path
 from .periods import Period
 from .roster import Unit, strip_diacritics
 from .spec import Field, Spec
+from .style import FONT, HEADER_TINT, INPUT_TINT, LINE_HEIGHT, SECTION_TINT
 
-FONT = "Times New Roman"
-INPUT_TINT = "#FFF2CC"
-HEADER_TINT = "#D9E1F2"
-SECTION_TINT = "#EDEDED"
-NUM_FORMATS = {
-    "count": "#,##0",
-    "tally": "#,##0",
-    "total": "#,##0.##",
-    "amount": "#,##0.00",
-    "ratio": PERCENT_FORMAT,
-    "date": "dd/mm/yyyy",
-    "text": "@",
-    "list": "@",
-    "unit": "@",
-}
 COL_WIDTHS = {0: 6, 1: 46}
 VALUE_WIDTH = 16
-LINE_HEIGHT = 16.5  # points per wrapped line of 12 pt Times New Roman
+ONE_LINE = LINE_HEIGHT + 2  # a template's rows are a little taller than the default
 VALIDATION_TEXT = {
     "count": ("Số nguyên", "Nhập số nguyên không âm, ví dụ 1014 (không gõ dấu chấm, dấu phẩy)."),
     "amount": ("Số", "Nhập số không âm; phần thập phân dùng dấu phẩy theo máy, ví dụ 3797,118."),
@@ -80,14 +63,7 @@ class _TemplateWriter:
         self.req = request
         self.spec = request.spec
         self.generated_at = (request.generated_at or datetime.now()).replace(microsecond=0)
-        self.wb = xlsxwriter.Workbook(
-            str(path),
-            {
-                "default_format_properties": {"font_name": FONT, "font_size": 12},
-                "strings_to_formulas": False,  # a figure that arrives as text stays text
-                "strings_to_urls": False,
-            },
-        )
+        self.wb = style.workbook(path)
         self.wb.set_properties(
             {
                 "title": self.spec.title,
@@ -96,15 +72,9 @@ class _TemplateWriter:
                 "created": self.generated_at,
             }
         )
-        self.fmt_cache: dict[tuple[tuple[str, Any], ...], Any] = {}
+        self.fmt = style.Formats(self.wb)
         self.layouts = [form_layout(self.spec.cover, cover=True)] + [form_layout(f) for f in self.spec.forms]
         self.list_ranges: dict[str, str] = {}
-
-    def fmt(self, **props: Any) -> Any:
-        key = tuple(sorted(props.items()))
-        if key not in self.fmt_cache:
-            self.fmt_cache[key] = self.wb.add_format({"font_name": FONT, **props})
-        return self.fmt_cache[key]
 
     def write(self) -> None:
         sheets = [self.wb.add_worksheet(layout.form.sheet) for layout in self.layouts]
@@ -219,16 +189,14 @@ class _TemplateWriter:
         for r, row in sorted(layout.rows.items()):
             if row.kind == "section":
                 ws.merge_range(r, 0, r, last, row.text, section)
-                ws.set_row(r, _height((row.text, 100)))
+                ws.set_row(r, _height((row.text, 100), bold=True))
             elif row.kind == "block":
                 ws.merge_range(r, 0, r, last, row.text, block)
             elif row.kind == "header":
                 for c in range(layout.width):
                     ws.write_string(r, c, row.headers[c] if c < len(row.headers) else "", header)
-                ws.set_row(
-                    r,
-                    _height(*((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))),
-                )
+                widths = ((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))
+                ws.set_row(r, _height(*widths, bold=True))
             else:
                 ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
                 ws.write_string(r, 0, row.stt, centered)
@@ -265,7 +233,7 @@ class _TemplateWriter:
         return f'=COUNTIF({self._ref(f.of, layout)},"{match}")'
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
-        num_format = self._num_format(f)
+        num_format = style.number_format(f, self.spec.field_index)
         border = {
             "border": 1,
             "valign": "vcenter",
@@ -281,14 +249,6 @@ class _TemplateWriter:
             return
         ws.write(r, c, self.req.values.get(f.id), self.fmt(**border, locked=False, bg_color=INPUT_TINT))
         ws.data_validation(r, c, r, c, self._validation(f))
-
-    def _num_format(self, f: Field) -> str:
-        """A total is shown like its parts: whole numbers for counts, two decimals for amounts."""
-        if f.type != "total":
-            return NUM_FORMATS[f.type]
-        index = self.spec.field_index
-        formats = {self._num_format(index[p]) for p in f.parts}
-        return NUM_FORMATS["amount"] if NUM_FORMATS["amount"] in formats else NUM_FORMATS["count"]
 
     def _prefill(self, f: Field) -> str | None:
         """The value of a cover field filled in by the office, or None when the unit fills it."""
@@ -334,7 +294,6 @@ class _TemplateWriter:
         return v
 
 
-def _height(*texts: tuple[str, float]) -> float:
-    """Row height that shows every wrapped text whole: spreadsheet programs do not fit it on load."""
-    lines = max((math.ceil(len(text) / (width * 0.95)) for text, width in texts if text), default=1)
-    return LINE_HEIGHT * max(lines, 1) + 2
+def _height(*texts: tuple[str, float], bold: bool = False) -> float:
+    """A row tall enough for its wrapped texts: spreadsheet programs do not fit it on load."""
+    return style.row_height(*texts, bold=bold) or ONE_LINE

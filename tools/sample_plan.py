@@ -26,6 +26,7 @@ from python_calamine import CalamineWorkbook
 
 from mttq_xlsx import fieldmap
 from mttq_xlsx.fieldmap import FieldMap
+from mttq_xlsx.model import is_number
 from mttq_xlsx.numbers import parse_number
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit
@@ -524,10 +525,6 @@ def counted(value: Any) -> float | int | None:
     return None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def expected_raw(sample: SampleFile, report: Spec) -> dict[str, Any]:
     """Every field's value as `reader.read_submission` returns it from the built file (before checks).
 
@@ -550,14 +547,14 @@ def expected_raw(sample: SampleFile, report: Spec) -> dict[str, Any]:
             out[f.id] = None
         elif f.type == "total":
             parts = [sample.values.get(p) for p in f.parts]
-            numbers = [p for p in parts if _is_number(p)]
+            numbers = [p for p in parts if is_number(p)]
             out[f.id] = sum(numbers) if numbers else blank
         elif f.type == "ratio":
             num, den = sample.values.get(f.numerator), sample.values.get(f.denominator)
             if num is None or den is None or den == 0:
                 out[f.id] = blank
             else:
-                assert _is_number(num) and _is_number(den), f"{f.id}: plan puts text into a ratio"
+                assert is_number(num) and is_number(den), f"{f.id}: plan puts text into a ratio"
                 out[f.id] = num / den
         else:
             raise AssertionError(f"{f.id}: the plan has no rule for type {f.type}")
