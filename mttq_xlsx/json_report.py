@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .model import Consolidation
+from .consolidation import Consolidation
 from .output import atomic_path
 
 SCHEMA = "mttq-xlsx/report/1"
@@ -22,6 +22,7 @@ def _plain(value: Any) -> Any:
 
 
 def json_report_dict(result: Consolidation) -> dict[str, Any]:
+    """The JSON report of `result` as plain data: files, issues, totals, units, completeness."""
     units: dict[str, dict[str, dict[str, Any]]] = {}
     for sub in result.submissions:
         units.setdefault(sub.unit_code, {})[sub.report_id] = {k: _plain(v) for k, v in sub.values.items()}
@@ -37,6 +38,7 @@ def json_report_dict(result: Consolidation) -> dict[str, Any]:
 
 
 def write_json_report(result: Consolidation, target: Path) -> Path:
+    """Write the JSON report of `result` to `target` atomically and return `target`."""
     with atomic_path(target) as tmp:
         tmp.write_text(
             json.dumps(json_report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -8,8 +8,6 @@ from datetime import date, datetime
 from typing import Any, TypeGuard
 
 from .codes import ACCEPTED
-from .periods import Period
-from .roster import Unit
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None
@@ -128,34 +126,3 @@ class Submission:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
-
-
-@dataclass
-class Completeness:
-    expected: int
-    received: int
-    missing: list[str]
-    late: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "expected": self.expected,
-            "received": self.received,
-            "missing": self.missing,
-            "late": self.late,
-        }
-
-
-@dataclass
-class Consolidation:
-    """The whole result of one run, ready for the summary workbook and the JSON report."""
-
-    period: Period
-    files: list[FileRecord]
-    issues: list[Issue]
-    submissions: list[Submission]  # accepted ones, sorted by report, then unit code
-    roster: list[Unit]
-    totals: dict[str, dict[str, float | int | None]]  # report id -> field id -> total
-    reported: dict[str, dict[str, int]]  # report id -> field id -> how many units reported it
-    completeness: Completeness
-    deadline: date | None = None

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.json_report import json_report_dict
-from mttq_xlsx.model import Consolidation
 from mttq_xlsx.spec import SUMMABLE_TYPES, load_spec
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.codes import ACCEPTED, ERROR
-from mttq_xlsx.consolidate import Options, consolidate
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import all_communes, read_roster
 from mttq_xlsx.spec import SUMMABLE_TYPES, load_spec

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx import Options, check, consolidate
 from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import ReadOptions, read_submission
@@ -311,7 +311,7 @@ def test_the_three_formats_give_the_same_unit_figures(built):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_blank_stays_blank_in_every_format(built, fmt):
-    result = check_files([built.files[f"blank/{fmt}"]], Options(period=PERIOD))
+    result = check([built.files[f"blank/{fmt}"]], Options(period=PERIOD))
     assert result.issues == []
     (sub,) = result.submissions
     filled = set(BLANK_VALUES) | {"hoa_giai_ty_le"} | {f.id for f in REPORT.fields if f.prefill}
@@ -328,7 +328,7 @@ def test_typed_ratio(built, typed, fmt, flagged):
     path = built.files[f"ratio/{typed}/{fmt}"]
     _, raw = read_submission(path, path.name, ReadOptions())
     assert raw.values["hoa_giai_ty_le"] == typed  # stays text in every format
-    result = check_files([path], Options())
+    result = check([path], Options())
     sheet, cell = built.cells("20")["hoa_giai_ty_le"]
     if flagged:
         assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
@@ -350,7 +350,7 @@ def test_percent_typed_into_the_ratio_cell_is_judged_as_the_cell_shows_it(built,
     _, raw = read_submission(path, path.name, ReadOptions())
     stored = raw.values["hoa_giai_ty_le"]
     assert isinstance(stored, float) and stored == pytest.approx(float(typed[:-1]) / 100, abs=1e-12)
-    result = check_files([path], Options())
+    result = check([path], Options())
     sheet, cell = built.cells("20")["hoa_giai_ty_le"]
     if flagged:
         assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
@@ -369,7 +369,7 @@ def test_ratio_cached_by_libreoffice_is_accepted(built):
     assert isinstance(raw.values["hoa_giai_ty_le"], float)
     assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1014, abs=1e-12)
     assert raw.values["kdc_co_to_hoa_giai_ty_le"] == 1
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert result.issues == []
     totals = result.totals[plan.REPORT_ID]
     assert (totals["hoa_giai_thanh"], totals["hoa_giai_so_vu"]) == (739, 1014)
@@ -381,7 +381,7 @@ def test_text_denominator_makes_libreoffice_cache_a_wrong_ratio(built):
     path = built.files["ratio/1.014"]
     _, raw = read_submission(path, path.name, ReadOptions())
     assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1.014)
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert sorted((i.severity, i.code, i.field_id) for i in result.issues) == [
         ("error", "ratio_mismatch", "hoa_giai_ty_le"),
         ("warning", "number_as_text", "hoa_giai_so_vu"),
@@ -419,7 +419,7 @@ def test_bad_inputs_are_flagged_and_the_other_figures_stay_intact(built):
 @pytest.mark.parametrize("bad", BAD, ids=[b.code for b in BAD])
 def test_check_files_on_one_file_gives_its_issues(built, bad):
     path = built.files[f"bad/{bad.unit_code}"]
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert [f.status for f in result.files] == ["accepted"]
     assert [(i.severity, i.code, i.field_id, i.path) for i in result.issues] == [
         (bad.severity, bad.code, bad.field_id, path.name)

@@ -39,17 +39,15 @@ import pytest
 import xlsxwriter.workbook
 from click.testing import CliRunner, Result
 
+from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
-from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
 from mttq_xlsx.fieldmap import FieldMap
-from mttq_xlsx.json_report import write_json_report
-from mttq_xlsx.model import Consolidation
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.spec import load_spec
-from mttq_xlsx.summary import write_summary
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
 from tools import libreoffice as lo
@@ -74,7 +72,7 @@ MEMORY_CAP_MB = 500
 
 # ====================================================================== helpers
 def check_one(path: Path) -> Consolidation:
-    return check_files([path], Options())
+    return check([path], Options())
 
 
 def record_of(result: Consolidation, path: str) -> Any:
@@ -143,9 +141,8 @@ def time_limit(seconds: float) -> Iterator[None]:
 CHILD = r"""
 import json, sys
 from pathlib import Path
-from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.json_report import json_report_dict
 result = consolidate(Path(sys.argv[1]), Options(period=parse_period("2024-6T"), workers=1))
 sys.stdout.write(json.dumps(json_report_dict(result), ensure_ascii=False, default=str))
@@ -1143,6 +1140,6 @@ def test_every_sample_kind_through_check_files_at_once(tmp_path: Path) -> None:
         path.write_bytes(make())
         paths.append(path)
     paths.append(make_xlsm(tmp_path / "macro.xlsm"))
-    result = check_files(paths, Options())
+    result = check(paths, Options())
     assert [f.path for f in result.files] == [p.name for p in paths]
     assert all(f.status in {ACCEPTED, REJECTED} for f in result.files)

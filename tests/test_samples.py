@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.intake import walk
 from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.numbers import format_ratio

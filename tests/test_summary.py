@@ -14,15 +14,17 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import xlsxrows
+from mttq_xlsx import write_summary
 from mttq_xlsx.codes import ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.errors import UsageError
-from mttq_xlsx.model import Completeness, Consolidation, FileRecord, Issue, Submission
+from mttq_xlsx.model import FileRecord, Issue, Submission
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.spec import load_spec
-from mttq_xlsx.summary import per_unit_sheets, sheet_name, write_summary
-from mttq_xlsx.xlsxrows import COMMENT_OPTIONS, Link, write_cells
+from mttq_xlsx.summary import per_unit_sheets, sheet_name
+from mttq_xlsx.summary import rows as summary_rows
+from mttq_xlsx.summary.rows import COMMENT_OPTIONS, Link, write_cells
 
 BSL, PL1 = "bieu-so-lieu", "phu-luc-1"
 INJECTED_NAME = '=HYPERLINK("http://example.invalid","Xã Hữu Lũng")'
@@ -115,25 +117,6 @@ def _submission(file: FileRecord, values: dict[str, Any]) -> Submission:
     )
 
 
-def _totals(report_id: str, subs: list[Submission]) -> tuple[dict[str, Any], dict[str, int]]:
-    """Totals as consolidation computes them: sums of numbers, ratios from the summed parts."""
-    totals: dict[str, Any] = {}
-    reported: dict[str, int] = {}
-    fields = [f for f in load_spec(report_id).fields if f.is_numeric and not f.table]
-    for f in fields:
-        if f.type == "ratio":
-            continue
-        numbers = [s.values[f.id] for s in subs if isinstance(s.values.get(f.id), int | float)]
-        totals[f.id] = sum(numbers) if numbers else None
-        reported[f.id] = len(numbers)
-    for f in fields:
-        if f.type == "ratio":
-            num, den = totals.get(f.numerator), totals.get(f.denominator)
-            totals[f.id] = num / den if num is not None and den else None
-            reported[f.id] = min(reported[f.numerator], reported[f.denominator])
-    return totals, reported
-
-
 def make_result(*, issues: bool = True, roster: bool = True) -> Consolidation:
     files = [
         _file("hop-thu/00001-so-lieu.xlsx", BSL, "00001"),
@@ -210,17 +193,12 @@ def make_result(*, issues: bool = True, roster: bool = True) -> Consolidation:
         ),
         Issue(ERROR, "hop-thu/hong.xlsx", "corrupt_file", "Tệp bị hỏng, không mở được."),
     ]
-    bsl_totals, bsl_reported = _totals(BSL, subs[:3])
-    pl1_totals, pl1_reported = _totals(PL1, subs[3:])
     return Consolidation(
         period=parse_period("2024-6T"),
         files=files,
         issues=found if issues else [],
         submissions=subs,
         roster=ROSTER if roster else [],
-        totals={BSL: bsl_totals, PL1: pl1_totals},
-        reported={BSL: bsl_reported, PL1: pl1_reported},
-        completeness=Completeness(expected=4, received=3, missing=["00004"], late=["00002"]),
     )
 
 
@@ -882,14 +860,14 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
             as_xml.append(row)
         return written
 
-    write_row_xml = xlsxrows._write_row_xml
-    monkeypatch.setattr(xlsxrows, "_write_row_xml", spy)
+    write_row_xml = summary_rows._write_row_xml
+    monkeypatch.setattr(summary_rows, "_write_row_xml", spy)
     ours = _rows_workbook(tmp_path / "xml.xlsx", "xml")
     theirs = _rows_workbook(tmp_path / "xlsxwriter.xlsx", "xlsxwriter")
     version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
     if version >= (3, 3):  # a new major version: check the internals, then allow it in FAST_ROWS
-        assert xlsxrows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
-    assert as_xml == ([3, 4, 5, 6, 11, 12] if xlsxrows.FAST_ROWS else [])
+        assert summary_rows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
+    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary_rows.FAST_ROWS else [])
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
         assert a.namelist() == b.namelist()
         for part in a.namelist():

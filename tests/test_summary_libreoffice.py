@@ -18,12 +18,11 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from mttq_xlsx.consolidate import Options, consolidate
-from mttq_xlsx.model import Consolidation
+from mttq_xlsx import Options, consolidate, write_summary
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.spec import Field, load_spec
-from mttq_xlsx.summary import write_summary
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 

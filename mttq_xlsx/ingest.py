@@ -1,4 +1,6 @@
-"""Turn an inbox of filled workbooks into one Consolidation: files, issues, units, totals."""
+"""Read an inbox of filled workbooks into one Consolidation: every file read in capped worker
+processes, checked, its unit identified; of a unit's submissions of a report the newest wins;
+late ones are marked. What the summary shows is computed from the result in consolidation.py."""
 
 from __future__ import annotations
 
@@ -14,20 +16,21 @@ from pathlib import Path
 from . import fieldmap, intake
 from .checks import check_submission
 from .codes import ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
+from .consolidation import Consolidation
 from .container import SAVE_AGAIN, damaged, said
 from .errors import Rejected
 from .intake import Entry
-from .model import Completeness, Consolidation, FileRecord, Issue, Submission, is_number
+from .model import FileRecord, Issue, Submission
 from .output import reason
 from .periods import VIETNAM, Period, parse_period
 from .reader import ReadOptions, read_bytes
 from .roster import Unit, clean_text, name_key
-from .spec import SUMMABLE_TYPES, load_spec, report_ids
+from .spec import load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
 
 BATCH_LIMIT = 64  # files per batch sent to a worker: small enough that the workers finish together
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
         setup_args=(options,),
         batch_size=max(1, min(BATCH_LIMIT, len(entries) // (workers * 8))),
     )
-    for index, outcome in done:
+    for n, (index, outcome) in enumerate(done, 1):
         if isinstance(outcome, Failed):
             entry = entries[index]
             # a member that killed its worker is not inflated again here, outside the caps
@@ -225,7 +228,7 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
             outcome = _reject(record, *_failure(outcome, options.limits))
         outcomes[index] = outcome
         if progress:
-            progress(1)
+            progress(n, len(entries))
     return outcomes  # type: ignore[return-value]  # every index was filled
 
 
@@ -281,24 +284,24 @@ def collect(inbox: Path, options: Options) -> list[Entry]:
     return _expand(intake.walk(inbox), options)
 
 
-def consolidate(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
-    """Read every file under `inbox` and consolidate; the inbox is only read."""
-    return consolidate_entries(collect(inbox, options), options, progress)
+def read_inbox(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
+    """Read every file under `inbox`; the inbox is only read."""
+    return read_entries(collect(inbox, options), options, progress, inbox)
 
 
-def consolidate_entries(
-    entries: list[Entry], options: Options, progress: Progress | None = None
+def read_entries(
+    entries: list[Entry], options: Options, progress: Progress | None = None, inbox: Path | None = None
 ) -> Consolidation:
-    """Read and consolidate what `collect` found; `progress(1)` after each entry."""
-    return _combine(_read_all(entries, options, progress), options)
+    """Read what `collect` (or another intake) found; `progress(done, total)` after each entry."""
+    return _combine(_read_all(entries, options, progress), options, inbox)
 
 
-def check_files(paths: list[Path], options: Options) -> Consolidation:
+def read_files(paths: list[Path], options: Options) -> Consolidation:
     """Read and check single workbooks (or zips of them), as a unit does before sending."""
-    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options)
+    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options, None)
 
 
-def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
+def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> Consolidation:
     accepted = [o for o in outcomes if o.submission is not None]
     newest: dict[tuple[str, str], _Outcome] = {}
     for o in accepted:
@@ -323,18 +326,14 @@ def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
     winners = sorted(newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code))  # type: ignore[union-attr]
     submissions = [o.submission for o in winners if o.submission]
     issues = [i for o in outcomes for i in o.issues]
-    period = options.period or _single_period(submissions)
-    totals, reported = _totals(submissions)
     return Consolidation(
-        period=period,
+        period=options.period or _single_period(submissions),
         files=[o.record for o in outcomes],
         issues=issues,
         submissions=submissions,
         roster=list(options.roster),
-        totals=totals,
-        reported=reported,
-        completeness=_completeness(options.roster, submissions),
         deadline=options.deadline,
+        inbox=inbox,
     )
 
 
@@ -346,39 +345,3 @@ def _saved(o: _Outcome) -> tuple[datetime, str]:
 def _single_period(submissions: list[Submission]) -> Period:
     periods = sorted({s.period for s in submissions})
     return parse_period(periods[-1] if periods else str(date.today().year))
-
-
-def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, dict]]:
-    totals: dict[str, dict[str, float | int | None]] = {}
-    reported: dict[str, dict[str, int]] = {}
-    for report_id in sorted({s.report_id for s in submissions}):
-        report = load_spec(report_id)
-        subs = [s for s in submissions if s.report_id == report_id]
-        sums: dict[str, float | int | None] = {}
-        counts: dict[str, int] = {}
-        for f in report.fields:
-            if not f.is_numeric or f.table:
-                continue
-            values = [v for s in subs if is_number(v := s.values.get(f.id))]
-            counts[f.id] = len(values)
-            if f.type in SUMMABLE_TYPES:
-                total = sum(values) if values else None  # type: ignore[arg-type]
-                sums[f.id] = round(total, 9) if isinstance(total, float) else total
-        for f in report.fields:
-            if f.type == "ratio":
-                num, den = sums.get(f.numerator), sums.get(f.denominator)
-                sums[f.id] = num / den if num is not None and den else None
-        totals[report_id], reported[report_id] = sums, counts
-    return totals, reported
-
-
-def _completeness(roster: tuple[Unit, ...], submissions: list[Submission]) -> Completeness:
-    received = {s.unit_code for s in submissions}
-    late = sorted({s.unit_code for s in submissions if s.file.late})
-    expected = [u.code for u in roster]
-    return Completeness(
-        expected=len(expected),
-        received=len(received & set(expected)) if roster else len(received),
-        missing=[c for c in expected if c not in received],
-        late=late,
-    )
