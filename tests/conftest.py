@@ -1,17 +1,11 @@
-"""Shared test setup: make the repository's `tools/` package importable, and a small roster."""
+"""Shared test setup: a small roster. (`tools` is importable: pytest puts the repository root on
+sys.path, see `pythonpath` in pyproject.toml.)"""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 
 from mttq_xlsx.roster import Unit
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,7 @@ PROVINCE_REPORT: dict[str, int] = {
     "tong_don_vi_xa": 200,
 }
 
-_ = None  # a blank cell: the unit did not report the figure (not zero)
+_: None = None  # a blank cell: the unit did not report the figure (not zero)
 
 # One value per unit, in the order of UNITS:
 #            178     180     181     182     183     184     185     186     187     188    189
