@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .codes import REJECTED
-from .model import FileRecord, Issue, Submission, is_number
+from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number
 from .periods import Period
 from .roster import Unit
 from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec
@@ -305,5 +305,4 @@ class Consolidation:
         """One row per issue, with the JSON report's keys as columns. Needs pandas."""
         import pandas
 
-        columns = list(Issue("", "", "", "").as_dict())
-        return pandas.DataFrame([i.as_dict() for i in self.issues], columns=columns)
+        return pandas.DataFrame([i.as_dict() for i in self.issues], columns=list(ISSUE_KEYS))

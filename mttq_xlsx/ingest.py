@@ -15,7 +15,16 @@ from pathlib import Path
 
 from . import fieldmap, intake
 from .checks import check_submission
-from .codes import ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
+from .codes import (
+    ERROR,
+    IGNORED,
+    IGNORED_REASON,
+    REJECTED,
+    REJECTION_CODES,
+    SUPERSEDED,
+    SUPERSEDED_REASON,
+    WARNING,
+)
 from .consolidation import Consolidation
 from .container import SAVE_AGAIN, damaged, said
 from .errors import Rejected
@@ -74,7 +83,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
     record = FileRecord(path=entry.shown, sha256="", source=entry.source)  # the hash once read
     if entry.ignored:
-        record.sha256, record.status, record.reason = entry.digest(), IGNORED, "not_a_report"
+        record.sha256, record.status, record.reason = entry.digest(), IGNORED, IGNORED_REASON
         record.message = entry.ignored
         return _Outcome(record)
     if entry.rejected:
@@ -314,11 +323,9 @@ def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> 
         assert sub is not None
         winner = newest[(sub.report_id, sub.unit_code)]
         if winner is not o:
-            o.record.status, o.record.reason = SUPERSEDED, "duplicate_superseded"
+            o.record.status, o.record.reason = SUPERSEDED, SUPERSEDED_REASON
             o.record.message = f"Đơn vị đã gửi bản mới hơn: {winner.record.path}."
-            o.issues = [
-                Issue(WARNING, o.record.path, "duplicate_superseded", o.record.message, sub.unit_code)
-            ]
+            o.issues = [Issue(WARNING, o.record.path, SUPERSEDED_REASON, o.record.message, sub.unit_code)]
     if options.deadline:
         limit = _deadline_end(options.deadline)
         for o in newest.values():

@@ -23,6 +23,9 @@ def is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+ISSUE_KEYS = ("severity", "path", "unit_code", "form_id", "field_id", "sheet", "cell", "code", "message")
+
+
 @dataclass
 class Issue:
     """One finding, with where it is: file, sheet, cell and field."""
@@ -38,17 +41,8 @@ class Issue:
     cell: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "path": self.path,
-            "unit_code": self.unit_code,
-            "form_id": self.form_id,
-            "field_id": self.field_id,
-            "sheet": self.sheet,
-            "cell": self.cell,
-            "code": self.code,
-            "message": self.message,
-        }
+        """The issue as the JSON report has it, its keys in `ISSUE_KEYS` order."""
+        return {key: getattr(self, key) for key in ISSUE_KEYS}
 
 
 @dataclass(frozen=True)
