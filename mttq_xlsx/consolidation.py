@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .codes import REJECTED
-from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number
+from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
 from .periods import Period
 from .roster import Unit
 from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec
@@ -34,12 +34,7 @@ class Completeness:
     late: list[str]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "expected": self.expected,
-            "received": self.received,
-            "missing": self.missing,
-            "late": self.late,
-        }
+        return plain(self)
 
 
 @dataclass(frozen=True)

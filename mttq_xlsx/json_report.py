@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from .consolidation import Consolidation
+from .model import plain
 from .output import atomic_path
 
 SCHEMA = "mttq-xlsx/report/1"
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def json_report_dict(result: Consolidation) -> dict[str, Any]:
     """The JSON report of `result` as plain data: files, issues, totals, units, completeness."""
     units: dict[str, dict[str, dict[str, Any]]] = {}
     for sub in result.submissions:
-        units.setdefault(sub.unit_code, {})[sub.report_id] = {k: _plain(v) for k, v in sub.values.items()}
+        units.setdefault(sub.unit_code, {})[sub.report_id] = {k: plain(v) for k, v in sub.values.items()}
     return {
         "schema": SCHEMA,
         "period": result.period.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -11,6 +12,18 @@ from .codes import ACCEPTED
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON holds it: a date or time as ISO text, a record as a dict of its fields in
+    order, a list item by item."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
 
 
 def is_number(value: object) -> TypeGuard[int | float]:
@@ -57,14 +70,7 @@ class Source:
     attachment: str = ""  # the member's name in the zip, or the attachment's file name in a mail
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message_id": self.message_id,
-            "sender": self.sender,
-            "subject": self.subject,
-            "received_at": self.received_at.isoformat() if self.received_at else None,
-            "attachment": self.attachment,
-        }
+        return plain(self)
 
 
 @dataclass
@@ -88,21 +94,8 @@ class FileRecord:
     source: Source = Source()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "status": self.status,
-            "reason": self.reason,
-            "message": self.message,
-            "detail": self.detail,
-            "report_id": self.report_id,
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-            "period": self.period,
-            "saved_at": self.saved_at.isoformat() if self.saved_at else None,
-            "late": self.late,
-            "source": self.source.as_dict(),
-        }
+        """The file as the JSON report has it."""
+        return plain(self)
 
 
 @dataclass
