@@ -110,13 +110,7 @@ def forms() -> None:
 
 @main.command()
 @click.option("--province", required=True, help="Tên tỉnh/thành phố (có hoặc không dấu) hoặc mã.")
-@click.option(
-    "-o",
-    "--output",
-    type=OUTPUT_FILE,
-    required=True,
-    help="Tệp CSV danh sách đơn vị sẽ ghi.",
-)
+@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="Tệp CSV danh sách đơn vị sẽ ghi.")
 @handle_errors
 def roster(province: str, output: Path) -> None:
     """Ghi danh sách đơn vị (xã, phường, đặc khu) của một tỉnh ra tệp CSV.
