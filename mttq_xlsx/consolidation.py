@@ -63,7 +63,7 @@ class Content:
     numbers: tuple[ContentColumn, ...]  # the numeric columns
     texts: tuple[Field, ...]  # the text columns, after them
     submissions: tuple[Submission, ...]  # the rows, by unit code
-    values: tuple[list[Any], ...]  # per row, each numeric column's value (a ratio: the unit's own)
+    values: tuple[list[Any], ...]  # per numeric column, its value in each row (a ratio: the unit's own)
     sums: tuple[Number, ...]  # per numeric column, its numbers added in row order (0 when none)
     counts: tuple[int, ...]  # per numeric column, how many rows hold a number
     # per numeric column, the value of the totals row (None: blank): a sum, or a ratio of sums
@@ -106,25 +106,38 @@ class Consolidation:
 
     def unit_ratio(self, sub: Submission, f: Field) -> float | None:
         """A unit's ratio from its own numerator and denominator; None when it cannot be computed."""
-        num, den = sub.values.get(f.numerator), sub.values.get(f.denominator)
-        return num / den if is_number(num) and is_number(den) and den != 0 else None
+        return _ratio(sub.values.get(f.numerator), sub.values.get(f.denominator))
+
+    @cached_property
+    def _columns(self) -> dict[str, dict[str, list[Any]]]:
+        """Report id -> numeric field id (outside tables) -> its value for each unit, in unit
+        order; a ratio's is the unit's own from its parts."""
+        out: dict[str, dict[str, list[Any]]] = {}
+        for spec in self.specs:
+            subs = self.received(spec.id)
+            fields = [f for f in spec.fields if f.is_numeric and not f.table]
+            columns = {f.id: [s.values.get(f.id) for s in subs] for f in fields if f.type != "ratio"}
+            for f in fields:
+                if f.type == "ratio":
+                    num, den = (
+                        columns.get(p) or [s.values.get(p) for s in subs]
+                        for p in (f.numerator, f.denominator)
+                    )
+                    columns[f.id] = [_ratio(n, d) for n, d in zip(num, den, strict=True)]
+            out[spec.id] = columns
+        return out
 
     @cached_property
     def _sums(self) -> dict[str, dict[str, tuple[Number, int]]]:
         """Report id -> field id -> (its numbers added in unit order, how many units gave one), for
         every numeric field outside tables; a ratio counts the units whose ratio can be computed."""
         out: dict[str, dict[str, tuple[Number, int]]] = {}
-        for spec in self.specs:
-            fields = [f for f in spec.fields if f.is_numeric and not f.table]
-            sums: dict[str, Number] = dict.fromkeys((f.id for f in fields), 0)
-            counts = dict.fromkeys((f.id for f in fields), 0)
-            for s in self.received(spec.id):
-                for f in fields:
-                    value = self.unit_ratio(s, f) if f.type == "ratio" else s.values.get(f.id)
-                    if is_number(value):
-                        sums[f.id] += value
-                        counts[f.id] += 1
-            out[spec.id] = {fid: (sums[fid], counts[fid]) for fid in sums}
+        for report_id, columns in self._columns.items():
+            sums: dict[str, tuple[Number, int]] = {}
+            for fid, column in columns.items():
+                numbers = [v for v in column if v is not None and is_number(v)]
+                sums[fid] = (sum(numbers), len(numbers))
+            out[report_id] = sums
         return out
 
     @cached_property
@@ -170,13 +183,8 @@ class Consolidation:
                         numbers.append(ContentColumn(index[ref], borrowed=True))
                         seen.add(ref)
         subs = self.received(spec.id)
-        values = tuple(
-            [
-                self.unit_ratio(s, c.field) if c.field.type == "ratio" else s.values.get(c.field.id)
-                for c in numbers
-            ]
-            for s in subs
-        )
+        all_columns = self._columns.get(spec.id, {})
+        values = tuple(all_columns[c.field.id] for c in numbers)
         field_sums = self._sums.get(spec.id, {})
         sums = tuple(field_sums.get(c.field.id, (0, 0))[0] for c in numbers)
         counts = tuple(field_sums.get(c.field.id, (0, 0))[1] for c in numbers)
@@ -301,3 +309,8 @@ class Consolidation:
         import pandas
 
         return pandas.DataFrame([i.as_dict() for i in self.issues], columns=list(ISSUE_KEYS))
+
+
+def _ratio(num: Any, den: Any) -> float | None:
+    """A unit's ratio from its numerator and denominator; None when it cannot be computed."""
+    return num / den if is_number(num) and is_number(den) and den != 0 else None

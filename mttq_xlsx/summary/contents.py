@@ -45,7 +45,8 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
     text_cols = list(enumerate(texts, 3 + len(numbers)))
     center, plain, wrapped = book.cell_fmt(align="center"), book.cell_fmt(), book.text_fmt()
     names = book.r.unit_names
-    for n, (s, row_values) in enumerate(zip(subs, table.values, strict=True)):
+    by_column = table.values
+    for n, s in enumerate(subs):
         row = first + n
         values = s.values
         book.content_rows[(spec.id, section.id, s.unit_code)] = row
@@ -57,7 +58,7 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
         comments: list[tuple[int, str]] = []
         flagged = book.r.issue_index.get(s.file.path)
         for i, (col, field_id, num_format) in enumerate(number_cols):
-            value = row_values[i]
+            value = by_column[i][n]
             issues = flagged.get(field_id) if flagged else None
             if not issues and is_number(value):
                 cells.append((col, value, number_fmts[i]))
