@@ -27,9 +27,9 @@ from .spec import ROWS_PREFIX, Field, Rule, Spec
 TEXT_LIMIT = 255
 
 
-def check_submission(sub: Submission, report: Spec, period: Period) -> None:
+def check_submission(sub: Submission, spec: Spec, period: Period) -> None:
     """Normalise `sub.values` and append every finding to `sub.issues`."""
-    index = report.field_index
+    index = spec.field_index
     shown: dict[str, ParsedNumber | None] = {}
     for field_id in list(sub.values):
         f = index.get(field_id)
@@ -38,16 +38,16 @@ def check_submission(sub: Submission, report: Spec, period: Period) -> None:
         raw = sub.values[field_id]
         if isinstance(raw, list):
             sub.values[field_id] = [
-                _normalise(sub, f, v, period, i, shown, report.lists) for i, v in enumerate(raw)
+                _normalise(sub, f, v, period, i, shown, spec.lists) for i, v in enumerate(raw)
             ]
         else:
-            sub.values[field_id] = _normalise(sub, f, raw, period, None, shown, report.lists)
-    for f in report.fields:
+            sub.values[field_id] = _normalise(sub, f, raw, period, None, shown, spec.lists)
+    for f in spec.fields:
         if f.id in sub.values and not f.is_input:
             _check_derived(sub, f, shown.get(f.id))
-    for rule in report.rules:
+    for rule in spec.rules:
         _check_rule(sub, rule, index)
-    for section in report.sections:
+    for section in spec.sections:
         for block in section.blocks:
             if block.kind == "table":
                 _check_table(sub, block.columns, block.required)

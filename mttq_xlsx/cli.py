@@ -102,9 +102,9 @@ def forms() -> None:
         mttq-xlsx forms
     """
     for report_id in report_ids():
-        report = api.load_spec(report_id)
-        click.echo(f"{report.id} (phiên bản {report.version}): {report.title}")
-        for form in report.forms:
+        spec = api.load_spec(report_id)
+        click.echo(f"{spec.id} (phiên bản {spec.version}): {spec.title}")
+        for form in spec.forms:
             click.echo(f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}")
 
 

@@ -44,6 +44,8 @@ Progress = Callable[[int, int], None]  # (files done, files in all)
 
 @dataclass(frozen=True)
 class Options:
+    """How to read a run's files: the settings of `mttq_xlsx.consolidate` and `check`."""
+
     period: Period | None = None  # None: take each file's own period (for `check`)
     roster: tuple[Unit, ...] = ()
     deadline: date | None = None
@@ -106,9 +108,9 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
         return _reject(record, rejected.code, rejected.message, rejected.detail)
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
-    report = load_spec(sub.report_id)
+    spec = load_spec(sub.report_id)
     try:
-        fieldmap.check_version(sub.meta, report)
+        fieldmap.check_version(sub.meta, spec)
     except Rejected as exc:
         return _reject(record, exc.code, exc.message)
     try:
@@ -124,7 +126,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
             f"({period.id}) đang tổng hợp.",
         )
     sub.unit_code, sub.unit_name = clean_text(sub.unit_code), clean_text(sub.unit_name)
-    _identify_unit(sub, report.cover.fields, lookups)
+    _identify_unit(sub, spec.cover.fields, lookups)
     record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
     if options.roster and options.strict_roster and sub.unit_code not in lookups.by_code:
         return _reject(
@@ -139,7 +141,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
             "unknown_unit",
             "Tệp chưa ghi đơn vị báo cáo (trang Thông tin). Hãy chọn tên đơn vị rồi gửi lại.",
         )
-    check_submission(sub, report, period)
+    check_submission(sub, spec, period)
     return _Outcome(record, sub, sub.issues)
 
 

@@ -43,9 +43,9 @@ class TemplateRequest:
     values: Mapping[str, Any] = field(default_factory=dict)  # figures to fill in, e.g. a roll-up
 
 
-def template_filename(report: Spec, period: Period, unit: Unit | None) -> str:
-    """A name a person can read: report, period, unit code, unit name without diacritics."""
-    stem = f"{report.id}_{period.id}"
+def template_filename(spec: Spec, period: Period, unit: Unit | None) -> str:
+    """A name a person can read: report id, period, unit code, unit name without diacritics."""
+    stem = f"{spec.id}_{period.id}"
     if unit:
         slug = re.sub(r"[^a-z0-9]+", "-", strip_diacritics(unit.name).lower()).strip("-")
         stem += f"_{unit.code}_{slug}"
