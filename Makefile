@@ -23,23 +23,24 @@ demo: setup
 test: setup
 	$(BIN)/pytest -q -ra
 
+# ruff on everything; mypy on the library and the tools (not tools/lo_uno_worker.py: see pyproject.toml)
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy mttq_xlsx
+	$(BIN)/mypy mttq_xlsx tools
 
 templates: setup
 	$(BIN)/mttq-xlsx template phu-luc-1 -o workbook_templates --period $(TEMPLATE_PERIOD)
 	$(BIN)/mttq-xlsx template bieu-so-lieu -o workbook_templates --period $(TEMPLATE_PERIOD)
 
 samples: setup
-	$(BIN)/python tools/make_samples.py samples
+	$(BIN)/python -m tools.make_samples samples
 
 docs: setup
 	$(BIN)/python -m tools.docs
 
 bench: setup
-	$(BIN)/python tools/bench.py
+	$(BIN)/python -m tools.bench
 
 smoke: setup
 	$(BIN)/mttq-xlsx --help >/dev/null

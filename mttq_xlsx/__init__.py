@@ -1,3 +1,63 @@
-"""mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns."""
+"""mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
+
+The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
+(a `Consolidation`, with `Options`), `write_summary`, `write_json_report`, and the errors. They
+are imported when first used, so importing the package stays cheap: reading workers import it,
+and nothing here imports pandas, xlsxwriter or openpyxl.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
+
+from .errors import MttqError, NumberError, OutputError, Rejected, RosterError, SpecError, UsageError
+
+if TYPE_CHECKING:
+    from .api import check, consolidate, write_json_report, write_summary, write_templates
+    from .consolidation import Consolidation
+    from .ingest import Options
+    from .spec import load_spec
+
+_LAZY = {
+    "load_spec": "spec",
+    "write_templates": "api",
+    "check": "api",
+    "consolidate": "api",
+    "Consolidation": "consolidation",
+    "Options": "ingest",
+    "write_summary": "api",
+    "write_json_report": "api",
+}
+__all__ = [
+    "Consolidation",
+    "MttqError",
+    "NumberError",
+    "Options",
+    "OutputError",
+    "Rejected",
+    "RosterError",
+    "SpecError",
+    "UsageError",
+    "__version__",
+    "check",
+    "consolidate",
+    "load_spec",
+    "write_json_report",
+    "write_summary",
+    "write_templates",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

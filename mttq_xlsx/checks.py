@@ -11,7 +11,8 @@ from datetime import date, datetime
 from typing import Any
 
 from .cells import cell_index, cell_name
-from .model import ERROR, WARNING, Issue, Submission, Value
+from .codes import ERROR, WARNING
+from .model import Issue, Submission, Value, is_number
 from .numbers import (
     PERCENT_DECIMALS,
     ParsedNumber,
@@ -21,14 +22,14 @@ from .numbers import (
     ratio_matches,
 )
 from .periods import Period
-from .specs import ROWS_PREFIX, Field, Report, Rule
+from .spec import ROWS_PREFIX, Field, Rule, Spec
 
 TEXT_LIMIT = 255
 
 
-def check_submission(sub: Submission, report: Report, period: Period) -> None:
+def check_submission(sub: Submission, spec: Spec, period: Period) -> None:
     """Normalise `sub.values` and append every finding to `sub.issues`."""
-    index = report.field_index
+    index = spec.field_index
     shown: dict[str, ParsedNumber | None] = {}
     for field_id in list(sub.values):
         f = index.get(field_id)
@@ -37,16 +38,16 @@ def check_submission(sub: Submission, report: Report, period: Period) -> None:
         raw = sub.values[field_id]
         if isinstance(raw, list):
             sub.values[field_id] = [
-                _normalise(sub, f, v, period, i, shown, report.lists) for i, v in enumerate(raw)
+                _normalise(sub, f, v, period, i, shown, spec.lists) for i, v in enumerate(raw)
             ]
         else:
-            sub.values[field_id] = _normalise(sub, f, raw, period, None, shown, report.lists)
-    for f in report.fields:
+            sub.values[field_id] = _normalise(sub, f, raw, period, None, shown, spec.lists)
+    for f in spec.fields:
         if f.id in sub.values and not f.is_input:
             _check_derived(sub, f, shown.get(f.id))
-    for rule in report.rules:
+    for rule in spec.rules:
         _check_rule(sub, rule, index)
-    for section in report.sections:
+    for section in spec.sections:
         for block in section.blocks:
             if block.kind == "table":
                 _check_table(sub, block.columns, block.required)
@@ -211,7 +212,7 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
 # ---------------------------------------------------------------------- derived cells
 def _num(sub: Submission, field_id: str) -> float | None:
     value = sub.values.get(field_id)
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    return value if is_number(value) else None
 
 
 def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> None:

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
-from . import __version__
-from .consolidate import Options, check_files, collect, consolidate_entries
+from . import __version__, api
+from .codes import ACCEPTED, ERROR, IGNORED, REJECTED, SEVERITY_WORDS, SUPERSEDED, WARNING
+from .consolidation import Consolidation
 from .errors import MttqError
+from .ingest import Progress
 from .intake import readable
-from .model import ACCEPTED, ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING, Consolidation
 from .periods import Period, current_period, parse_period
-from .report import write_report
-from .roster import Unit, province_units, read_roster, write_roster
-from .specs import load_report, report_ids
-from .summary import write_summary
-from .template import TemplateRequest, template_filename, write_template
+from .roster import province_units, write_roster
+from .spec import report_ids
 
 F = TypeVar("F", bound=Callable[..., Any])
-EXIT_FINDINGS = 1
+DATE = click.DateTime(["%Y-%m-%d"])
+OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
+PERIOD_OPTIONS = [  # in the order --help lists them
+    ("--period", None, "Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm)."),
+    ("--start", DATE, "Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD)."),
+    ("--end", DATE, "Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD)."),
+]
 EXIT_FATAL = 2
+READ_STATES = {ACCEPTED: "đọc được", REJECTED: "bị loại", IGNORED: "bỏ qua"}  # `check`, per file
 
 
 def fail(message: str) -> NoReturn:
@@ -38,6 +45,7 @@ def handle_errors(func: F) -> F:
     """Turn library errors into a Vietnamese message and exit 2; so does a fault of the program
     itself (with its traceback for the developers), never exit 1, which means "done with findings"."""
 
+    @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
@@ -58,33 +66,19 @@ def handle_errors(func: F) -> F:
                 "(từ dòng “Traceback”), kèm tệp đang đọc nếu được."
             )
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
     return wrapper  # type: ignore[return-value]
 
 
 def period_options(func: F) -> F:
     """--period, --start and --end, shared by every command that needs a period."""
-    func = click.option(
-        "--end",
-        "end",
-        type=click.DateTime(["%Y-%m-%d"]),
-        default=None,
-        help="Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD).",
-    )(func)
-    func = click.option(
-        "--start",
-        "start",
-        type=click.DateTime(["%Y-%m-%d"]),
-        default=None,
-        help="Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD).",
-    )(func)
-    return click.option(
-        "--period",
-        "period",
-        default=None,
-        help="Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm).",
-    )(func)
+    for name, kind, text in reversed(PERIOD_OPTIONS):
+        func = click.option(name, type=kind, default=None, help=text)(func)
+    return func
+
+
+def report_option(func: F) -> F:
+    """--report, the JSON report."""
+    return click.option("--report", "report_path", type=OUTPUT_FILE, help="Ghi thêm báo cáo JSON.")(func)
 
 
 def resolve_period(text: str | None, start: datetime | None, end: datetime | None) -> Period:
@@ -108,21 +102,15 @@ def forms() -> None:
         mttq-xlsx forms
     """
     for report_id in report_ids():
-        report = load_report(report_id)
-        click.echo(f"{report.id} (phiên bản {report.version}): {report.title}")
-        for form in report.forms:
+        spec = api.load_spec(report_id)
+        click.echo(f"{spec.id} (phiên bản {spec.version}): {spec.title}")
+        for form in spec.forms:
             click.echo(f"  {form.id:<10} {form.sheet:<10} {len(form.fields):>3} trường  {form.title}")
 
 
 @main.command()
 @click.option("--province", required=True, help="Tên tỉnh/thành phố (có hoặc không dấu) hoặc mã.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Tệp CSV danh sách đơn vị sẽ ghi.",
-)
+@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="Tệp CSV danh sách đơn vị sẽ ghi.")
 @handle_errors
 def roster(province: str, output: Path) -> None:
     """Ghi danh sách đơn vị (xã, phường, đặc khu) của một tỉnh ra tệp CSV.
@@ -176,25 +164,15 @@ def template(
     """
     if unit_code and not roster_path:
         fail("--unit cần đi kèm --roster (danh sách đơn vị có mã đó).")
-    report = load_report(report_id)
-    the_period = resolve_period(period, start, end)
-    units: list[Unit] = read_roster(roster_path) if roster_path else []
-    targets: list[Unit | None]
-    if unit_code:
-        chosen = [u for u in units if u.code == unit_code]
-        if not chosen:
-            fail(f"Không có đơn vị mã “{unit_code}” trong {roster_path}.")
-        targets = list(chosen)
-    else:
-        targets = [None, *units]
-    generated_at = datetime.now()
-    for unit in targets:
-        request = TemplateRequest(report, the_period, unit, units, generated_at)
-        path = write_template(request, output_dir / template_filename(report, the_period, unit))
-        if unit is None or len(targets) <= 3:
+    spec = api.load_spec(report_id)
+    paths = api.write_templates(
+        spec, output_dir, resolve_period(period, start, end), roster=roster_path, unit=unit_code
+    )
+    for n, path in enumerate(paths):
+        if (n == 0 and not unit_code) or len(paths) <= 3:
             click.echo(f"Đã ghi {path}")
-    if len(targets) > 3:
-        click.echo(f"Đã ghi {len(targets) - 1} tệp điền sẵn cho từng đơn vị vào {output_dir}.")
+    if len(paths) > 3:
+        click.echo(f"Đã ghi {len(paths) - 1} tệp điền sẵn cho từng đơn vị vào {output_dir}.")
 
 
 def _roster_option(func: F) -> F:
@@ -207,8 +185,9 @@ def _roster_option(func: F) -> F:
 
 
 def _finish(result: Consolidation, report_path: Path | None) -> int:
+    """Write the JSON report if asked, print what happened and return the exit status."""
     if report_path:
-        write_report(result, report_path)
+        api.write_json_report(result, report_path)
         click.echo(f"Báo cáo JSON: {readable(report_path)}")
     statuses = Counter(f.status for f in result.files)
     severities = Counter(i.severity for i in result.issues)
@@ -217,8 +196,6 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
         f"{statuses[SUPERSEDED]} bị thay thế bởi bản mới hơn, {statuses[IGNORED]} bỏ qua."
     )
     click.echo(f"Lỗi: {severities[ERROR]}; cảnh báo: {severities[WARNING]}.")
-    # nothing received at all is not "done and clean": the summary is empty
-    findings = bool(result.issues) or statuses[REJECTED] > 0 or not result.submissions
     if result.roster:
         done = result.completeness
         missing = ", ".join(done.missing[:10]) + (" …" if len(done.missing) > 10 else "")
@@ -227,8 +204,26 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
             + (f" ({missing})" if done.missing else "")
             + f"; nộp muộn: {len(done.late)}."
         )
-        findings = findings or bool(done.missing) or bool(done.late)
-    return EXIT_FINDINGS if findings else 0
+    return result.exit_status
+
+
+@contextlib.contextmanager
+def _progress_bar() -> Iterator[Progress | None]:
+    """A progress bar on a terminal (it appears with the first file read), nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []
+
+        def progress(done: int, total: int) -> None:
+            if not bars:
+                bars.append(
+                    stack.enter_context(click.progressbar(length=total, label="Đang đọc", file=sys.stderr))
+                )
+            bars[0].update(1)
+
+        yield progress
 
 
 @main.command()
@@ -236,7 +231,7 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=OUTPUT_FILE,
     default=Path("tong-hop.xlsx"),
     show_default=True,
     help="Bảng tổng hợp sẽ ghi.",
@@ -245,16 +240,11 @@ def _finish(result: Consolidation, report_path: Path | None) -> int:
 @period_options
 @click.option(
     "--deadline",
-    type=click.DateTime(["%Y-%m-%d"]),
+    type=DATE,
     default=None,
     help="Hạn nộp (YYYY-MM-DD); tệp lưu sau cuối ngày đó (giờ Việt Nam) là nộp muộn.",
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Ghi thêm báo cáo JSON.",
-)
+@report_option
 @click.option("--password", default=None, help="Mật khẩu chung của các tệp có đặt mật khẩu.")
 @click.option(
     "--per-unit",
@@ -294,28 +284,19 @@ def consolidate(
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
             --period 2024-6T --deadline 2024-06-10 --report bao-cao.json
     """
-    inbox_root = inbox.resolve()
-    for target in (output, report_path):
-        if target and target.resolve().is_relative_to(inbox_root):
-            fail(
-                f"Không ghi “{readable(target)}” vào trong thư mục hộp thư {readable(inbox)}: "
-                "hộp thư chỉ được đọc. "
-                "Hãy chọn nơi ghi khác."
-            )
-    options = Options(
-        period=resolve_period(period, start, end) if period else None,
-        roster=tuple(read_roster(roster_path)) if roster_path else (),
-        deadline=deadline.date() if deadline else None,
-        password=password,
-        workers=workers,
-    )
-    entries = collect(inbox, options)
-    if sys.stderr.isatty():
-        with click.progressbar(length=len(entries), label="Đang đọc", file=sys.stderr) as bar:
-            result = consolidate_entries(entries, options, bar.update)
-    else:
-        result = consolidate_entries(entries, options)
-    write_summary(result, output, per_unit=per_unit)
+    api.guard_outputs(inbox, output, report_path)
+    the_period = resolve_period(period, start, end) if period else None
+    with _progress_bar() as progress:
+        result = api.consolidate(
+            inbox,
+            roster=roster_path,
+            period=the_period,
+            deadline=deadline.date() if deadline else None,
+            password=password,
+            workers=workers,
+            progress=progress,
+        )
+    api.write_summary(result, output, per_unit=per_unit)
     status = _finish(result, report_path)
     click.echo(f"Bảng tổng hợp: {readable(output)}")
     sys.exit(status)
@@ -325,12 +306,7 @@ def consolidate(
 @click.argument(
     "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
 )
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Ghi thêm báo cáo JSON.",
-)
+@report_option
 @click.option("--password", default=None, help="Mật khẩu của tệp, nếu có.")
 @handle_errors
 def check(files: tuple[Path, ...], report_path: Path | None, password: str | None) -> None:
@@ -342,15 +318,12 @@ def check(files: tuple[Path, ...], report_path: Path | None, password: str | Non
     Ví dụ:
         mttq-xlsx check bieu-so-lieu_2024-6T_05977_phuong-dong-kinh.xlsx
     """
-    result = check_files(list(files), Options(password=password))
+    result = api.check(files, password=password)
     for record in result.files:
-        state = {ACCEPTED: "đọc được", REJECTED: "bị loại", IGNORED: "bỏ qua"}.get(
-            record.status, record.status
-        )
+        state = READ_STATES.get(record.status, record.status)
         click.echo(f"{record.path}: {state}" + (f" — {record.message}" if record.message else ""))
         for issue in (i for i in result.issues if i.path == record.path and i.code != record.reason):
-            mark = "Lỗi" if issue.severity == ERROR else "Cảnh báo"
-            click.echo(f"  {mark}: {issue.message}")
+            click.echo(f"  {SEVERITY_WORDS.get(issue.severity, issue.severity)}: {issue.message}")
     sys.exit(_finish(result, report_path))
 
 

@@ -1,5 +1,7 @@
 """Exceptions. Every message is Vietnamese and says what to do next."""
 
+from .codes import REJECTION_CODES
+
 
 class MttqError(Exception):
     """Root of every error this package raises on purpose."""
@@ -23,3 +25,16 @@ class NumberError(MttqError):
 
 class OutputError(MttqError):
     """An output file or folder cannot be written."""
+
+
+class Rejected(MttqError):
+    """A file that cannot be read as one of our templates: `code` is its stable reason (one of
+    `codes.REJECTION_CODES`), the message the Vietnamese reason, `detail` what a library said
+    (for the JSON report only). A run lists the file and goes on."""
+
+    def __init__(self, code: str, message: str, detail: str = "") -> None:
+        assert code in REJECTION_CODES, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.detail = detail

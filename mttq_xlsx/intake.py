@@ -19,19 +19,12 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from .errors import UsageError
+from .container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, modified_at, said
+from .errors import Rejected, UsageError
 from .model import Source
 from .numbers import format_number
 from .output import reason
-from .reader import (
-    MAX_COMPRESSION_RATIO,
-    MAX_UNCOMPRESSED,
-    SPREADSHEET_SUFFIXES,
-    VIETNAM,
-    Rejected,
-    modified_at,
-    said,
-)
+from .periods import VIETNAM
 
 ZIP_SUFFIX = ".zip"
 READ_SUFFIXES = (*SPREADSHEET_SUFFIXES, ZIP_SUFFIX)  # every file of another kind is listed, not read

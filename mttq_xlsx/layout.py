@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
-from .specs import Block, Field, Form
+from .cells import cell_name
+from .spec import Block, Field, Form
 
 FIRST_BLOCK_ROW = 4  # rows 0-3: title, report title, unit and period line, note
 COVER_VALUE_COL = 2
@@ -39,14 +38,14 @@ class Position:
 
     @property
     def ref(self) -> str:
-        first = xl_rowcol_to_cell(self.row, self.col)
+        first = cell_name(self.row, self.col)
         if self.last_row == self.row:
             return first
-        return f"{first}:{xl_rowcol_to_cell(self.last_row, self.col)}"
+        return f"{first}:{cell_name(self.last_row, self.col)}"
 
     @property
     def label_ref(self) -> str:
-        return xl_rowcol_to_cell(self.label_row, self.label_col)
+        return cell_name(self.label_row, self.label_col)
 
 
 @dataclass

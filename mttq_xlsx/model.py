@@ -2,35 +2,41 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
-from .periods import Period
-from .roster import Unit
-
-ACCEPTED, REJECTED, SUPERSEDED, IGNORED = "accepted", "rejected", "superseded", "ignored"
-ERROR, WARNING = "error", "warning"
-# Every reason a file may be rejected for: the `reason` of a rejected file in the JSON report.
-REJECTION_CODES = frozenset(
-    {
-        "corrupt_file",
-        "empty_file",
-        "file_too_large",
-        "layout_changed",
-        "password_protected",
-        "not_a_template",
-        "sheet_missing",
-        "unknown_report",
-        "wrong_period",
-        "unknown_unit",
-        "unreadable",
-        "unsupported_format",
-    }
-)
+from .codes import ACCEPTED
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None
+
+
+def plain(value: Any) -> Any:
+    """A value as JSON holds it: a date or time as ISO text, a record as a dict of its fields in
+    order, a list item by item."""
+    if isinstance(value, date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    return value
+
+
+def is_number(value: object) -> TypeGuard[int | float]:
+    """Whether a value is a figure: an int or a finite float, not a bool (True is an int to Python)."""
+    kind = type(value)  # the exact types first: this runs for every value of every unit
+    if kind is int:
+        return True
+    if kind is float:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+ISSUE_KEYS = ("severity", "path", "unit_code", "form_id", "field_id", "sheet", "cell", "code", "message")
 
 
 @dataclass
@@ -48,17 +54,8 @@ class Issue:
     cell: str = ""
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "severity": self.severity,
-            "path": self.path,
-            "unit_code": self.unit_code,
-            "form_id": self.form_id,
-            "field_id": self.field_id,
-            "sheet": self.sheet,
-            "cell": self.cell,
-            "code": self.code,
-            "message": self.message,
-        }
+        """The issue as the JSON report has it, its keys in `ISSUE_KEYS` order."""
+        return {key: getattr(self, key) for key in ISSUE_KEYS}
 
 
 @dataclass(frozen=True)
@@ -73,14 +70,7 @@ class Source:
     attachment: str = ""  # the member's name in the zip, or the attachment's file name in a mail
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message_id": self.message_id,
-            "sender": self.sender,
-            "subject": self.subject,
-            "received_at": self.received_at.isoformat() if self.received_at else None,
-            "attachment": self.attachment,
-        }
+        return plain(self)
 
 
 @dataclass
@@ -104,21 +94,8 @@ class FileRecord:
     source: Source = Source()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "sha256": self.sha256,
-            "status": self.status,
-            "reason": self.reason,
-            "message": self.message,
-            "detail": self.detail,
-            "report_id": self.report_id,
-            "unit_code": self.unit_code,
-            "unit_name": self.unit_name,
-            "period": self.period,
-            "saved_at": self.saved_at.isoformat() if self.saved_at else None,
-            "late": self.late,
-            "source": self.source.as_dict(),
-        }
+        """The file as the JSON report has it."""
+        return plain(self)
 
 
 @dataclass
@@ -136,34 +113,3 @@ class Submission:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
-
-
-@dataclass
-class Completeness:
-    expected: int
-    received: int
-    missing: list[str]
-    late: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "expected": self.expected,
-            "received": self.received,
-            "missing": self.missing,
-            "late": self.late,
-        }
-
-
-@dataclass
-class Consolidation:
-    """The whole result of one run, ready for the summary workbook and the JSON report."""
-
-    period: Period
-    files: list[FileRecord]
-    issues: list[Issue]
-    submissions: list[Submission]  # accepted ones, sorted by report, then unit code
-    roster: list[Unit]
-    totals: dict[str, dict[str, float | int | None]]  # report id -> field id -> total
-    reported: dict[str, dict[str, int]]  # report id -> field id -> how many units reported it
-    completeness: Completeness
-    deadline: date | None = None

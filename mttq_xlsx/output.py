@@ -5,11 +5,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-
-from xlsxwriter.exceptions import FileCreateError
 
 from .errors import OutputError
 
@@ -55,6 +54,23 @@ def ensure_folder(folder: Path) -> None:
         )
 
 
+def _mode(target: Path) -> int:
+    """The permissions of the file replacing `target`: those it has, else the usual rw-r--r--."""
+    try:
+        return target.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _file_create_error() -> type[Exception] | tuple[()]:
+    """xlsxwriter's error for a file it cannot create; nothing when xlsxwriter was never imported
+    (no workbook was written then), so reading never imports a writer."""
+    errors = sys.modules.get("xlsxwriter.exceptions")
+    return errors.FileCreateError if errors else ()
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces `target`, on failure it is removed.
@@ -70,9 +86,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp = Path(name)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; outputs are shared files
+    os.chmod(tmp, _mode(target))  # mkstemp makes it private; outputs are shared files
     try:
         yield tmp
         try:
@@ -83,7 +97,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             ) from exc
     except OSError as exc:
         raise OutputError(f"Không ghi được tệp “{target}”: {reason(exc)}.") from exc
-    except FileCreateError as exc:  # xlsxwriter wraps the OSError of a full disk in its own
+    except _file_create_error() as exc:  # xlsxwriter wraps the OSError of a full disk in its own
         cause = exc.__cause__ or exc.__context__
         why = reason(cause) if isinstance(cause, OSError) else "lỗi khi tạo tệp"
         raise OutputError(f"Không ghi được tệp “{target}”: {why}.") from exc

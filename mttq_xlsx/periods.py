@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta, timezone
 
 from .errors import UsageError
 
+VIETNAM = timezone(timedelta(hours=7))  # deadlines end, and times without a zone are read, in Vietnam
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<half>6T))?$")
 
 

@@ -7,13 +7,10 @@ took effect in July 2025 (34 provinces, 3,321 communes) shipped by ``vietnam-pro
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import difflib
 import io
-import os
 import re
-import tempfile
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,14 +21,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where needed: only rosters made from the official list need it
     from vietnam_provinces import Province, Ward
 
-from mttq_xlsx.errors import OutputError, RosterError
-from mttq_xlsx.output import reason
+from .errors import RosterError
+from .output import atomic_path, reason
 
 __all__ = [
     "COLUMNS",
     "Unit",
     "all_communes",
     "clean_text",
+    "name_key",
     "province_units",
     "read_roster",
     "strip_diacritics",
@@ -79,20 +77,20 @@ def strip_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", kept)
 
 
-def _name_key(text: str) -> str:
-    """Diacritic-free, lower-case, single-spaced form used to compare names."""
+def name_key(text: str) -> str:
+    """Diacritic-free, lower-case, single-spaced form used to compare names (of provinces, units)."""
     plain = strip_diacritics(unicodedata.normalize("NFC", text)).lower()
     return " ".join(plain.replace("_", " ").replace("-", " ").split())
 
 
 def _province_key(text: str) -> str:
-    """Like `_name_key`, without a leading "tỉnh" / "thành phố" / "TP."."""
-    return _PROVINCE_PREFIX_RE.sub("", _name_key(text), count=1).strip()
+    """Like `name_key`, without a leading "tỉnh" / "thành phố" / "TP."."""
+    return _PROVINCE_PREFIX_RE.sub("", name_key(text), count=1).strip()
 
 
 def _kind_key(text: str) -> str:
     """Normalise a free-text kind to lower-case ascii: "Đặc khu" -> "dac_khu"."""
-    return "_".join(_name_key(text).split())
+    return "_".join(name_key(text).split())
 
 
 @lru_cache(maxsize=1)
@@ -307,7 +305,7 @@ def _parse_header(values: list[str], path: Path) -> dict[str, int]:
 
 
 def write_roster(units: Iterable[Unit], path: Path) -> None:
-    """Write a roster CSV: UTF-8 with BOM (for Excel), CRLF line ends, atomic replace."""
+    """Write a roster CSV: UTF-8 with BOM (for Excel), CRLF line ends, atomically."""
     path = Path(path)
     rows = list(units)
     seen: set[str] = set()
@@ -323,36 +321,8 @@ def write_roster(units: Iterable[Unit], path: Path) -> None:
             )
         seen.add(unit.code)
 
-    folder = path.parent
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(
-            f"Không tạo được tệp trong thư mục “{folder}” ({reason(exc)}). "
-            "Hãy kiểm tra thư mục có tồn tại và có quyền ghi."
-        ) from exc
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(COLUMNS)
-            for unit in rows:
-                writer.writerow([unit.code, unit.name, unit.parent_code, unit.kind])
-        # mkstemp creates the file readable by the owner only; keep an existing file's
-        # permissions, otherwise use the usual rw-r--r--.
-        try:
-            mode = path.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(tmp_name, mode)
-        os.replace(tmp_name, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise OutputError(
-            f"Không ghi được tệp “{path}” ({reason(exc)}). Hãy đóng tệp nếu đang mở "
-            "trong Excel và kiểm tra quyền ghi, rồi thử lại."
-        ) from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(COLUMNS)
+        for unit in rows:
+            writer.writerow([unit.code, unit.name, unit.parent_code, unit.kind])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,39 +9,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
-from . import __version__
+from . import fieldmap, style
+from .fieldmap import LISTS_SHEET, META_SHEET
 from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
-from .numbers import PERCENT_FORMAT
 from .output import atomic_path
 from .periods import Period
 from .roster import Unit, strip_diacritics
-from .specs import Field, Report
+from .spec import Field, Spec
+from .style import FONT, HEADER_TINT, INPUT_TINT, LINE_HEIGHT, SECTION_TINT
 
-SCHEMA = "mttq-xlsx/template/1"
-META_SHEET = "_mttq"
-LISTS_SHEET = "_ds"
-MAP_HEADER = ("field_id", "form_id", "sheet", "cell", "type", "label_cell", "label")
-FONT = "Times New Roman"
-INPUT_TINT = "#FFF2CC"
-HEADER_TINT = "#D9E1F2"
-SECTION_TINT = "#EDEDED"
-NUM_FORMATS = {
-    "count": "#,##0",
-    "tally": "#,##0",
-    "total": "#,##0.##",
-    "amount": "#,##0.00",
-    "ratio": PERCENT_FORMAT,
-    "date": "dd/mm/yyyy",
-    "text": "@",
-    "list": "@",
-    "unit": "@",
-}
 COL_WIDTHS = {0: 6, 1: 46}
 VALUE_WIDTH = 16
-LINE_HEIGHT = 16.5  # points per wrapped line of 12 pt Times New Roman
+ONE_LINE = LINE_HEIGHT + 2  # a template's rows are a little taller than the default
 VALIDATION_TEXT = {
     "count": ("Số nguyên", "Nhập số nguyên không âm, ví dụ 1014 (không gõ dấu chấm, dấu phẩy)."),
     "amount": ("Số", "Nhập số không âm; phần thập phân dùng dấu phẩy theo máy, ví dụ 3797,118."),
@@ -55,7 +35,7 @@ VALIDATION_TEXT = {
 
 @dataclass(frozen=True)
 class TemplateRequest:
-    report: Report
+    spec: Spec
     period: Period
     unit: Unit | None = None  # None: a generic template
     roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
@@ -63,9 +43,9 @@ class TemplateRequest:
     values: Mapping[str, Any] = field(default_factory=dict)  # figures to fill in, e.g. a roll-up
 
 
-def template_filename(report: Report, period: Period, unit: Unit | None) -> str:
-    """A name a person can read: report, period, unit code, unit name without diacritics."""
-    stem = f"{report.id}_{period.id}"
+def template_filename(spec: Spec, period: Period, unit: Unit | None) -> str:
+    """A name a person can read: report id, period, unit code, unit name without diacritics."""
+    stem = f"{spec.id}_{period.id}"
     if unit:
         slug = re.sub(r"[^a-z0-9]+", "-", strip_diacritics(unit.name).lower()).strip("-")
         stem += f"_{unit.code}_{slug}"
@@ -81,35 +61,20 @@ def write_template(request: TemplateRequest, target: Path) -> Path:
 class _TemplateWriter:
     def __init__(self, request: TemplateRequest, path: Path) -> None:
         self.req = request
-        self.report = request.report
+        self.spec = request.spec
         self.generated_at = (request.generated_at or datetime.now()).replace(microsecond=0)
-        self.wb = xlsxwriter.Workbook(
-            str(path),
-            {
-                "default_format_properties": {"font_name": FONT, "font_size": 12},
-                "strings_to_formulas": False,  # a figure that arrives as text stays text
-                "strings_to_urls": False,
-            },
-        )
+        self.wb = style.workbook(path)
         self.wb.set_properties(
             {
-                "title": self.report.title,
+                "title": self.spec.title,
                 "subject": request.period.label,
                 "author": "mttq-xlsx",
                 "created": self.generated_at,
             }
         )
-        self.fmt_cache: dict[tuple[tuple[str, Any], ...], Any] = {}
-        self.layouts = [form_layout(self.report.cover, cover=True)] + [
-            form_layout(f) for f in self.report.forms
-        ]
+        self.fmt = style.Formats(self.wb)
+        self.layouts = [form_layout(self.spec.cover, cover=True)] + [form_layout(f) for f in self.spec.forms]
         self.list_ranges: dict[str, str] = {}
-
-    def fmt(self, **props: Any) -> Any:
-        key = tuple(sorted(props.items()))
-        if key not in self.fmt_cache:
-            self.fmt_cache[key] = self.wb.add_format({"font_name": FONT, **props})
-        return self.fmt_cache[key]
 
     def write(self) -> None:
         sheets = [self.wb.add_worksheet(layout.form.sheet) for layout in self.layouts]
@@ -117,7 +82,7 @@ class _TemplateWriter:
         meta = self.wb.add_worksheet(META_SHEET)
         self._write_lists(lists_sheet)
         for ws, layout in zip(sheets, self.layouts, strict=True):
-            if layout.form is self.report.cover:
+            if layout.form is self.spec.cover:
                 self._write_cover(ws, layout)
             else:
                 self._write_form(ws, layout)
@@ -129,7 +94,7 @@ class _TemplateWriter:
 
     # ------------------------------------------------------------------ lists and metadata
     def _write_lists(self, ws: Any) -> None:
-        lists = dict(self.report.lists)
+        lists = dict(self.spec.lists)
         if self.req.roster:
             lists["_units"] = tuple(u.name for u in self.req.roster)
         for col, (name, items) in enumerate(sorted(lists.items())):
@@ -140,33 +105,11 @@ class _TemplateWriter:
             self.list_ranges[name] = f"={LISTS_SHEET}!${letter}$2:${letter}${len(items) + 1}"
 
     def _write_meta(self, ws: Any) -> None:
-        unit = self.req.unit
-        period = self.req.period
-        keys = [
-            ("schema", SCHEMA),
-            ("report_id", self.report.id),
-            ("spec_version", self.report.version),
-            ("period", period.id),
-            ("period_start", period.start.isoformat()),
-            ("period_end", period.end.isoformat()),
-            ("unit_code", unit.code if unit else ""),
-            ("unit_name", unit.name if unit else ""),
-            ("generated_at", self.generated_at.isoformat()),
-            ("generator", f"mttq-xlsx {__version__}"),
-        ]
-        for r, (key, value) in enumerate(keys):
-            ws.write_string(r, 0, key)
-            ws.write_string(r, 1, value)
-        r = len(keys) + 1
-        for c, head in enumerate(MAP_HEADER):
-            ws.write_string(r, c, head)
-        for layout in self.layouts:
-            for f in layout.form.fields:
-                p = layout.positions[f.id]
-                r += 1
-                row = (f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, p.label)
-                for c, value in enumerate(row):
-                    ws.write_string(r, c, value)
+        req = self.req
+        rows = fieldmap.sheet_rows(self.spec, self.layouts, req.period, req.unit, self.generated_at)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                ws.write_string(r, c, value)
 
     # ------------------------------------------------------------------ sheets
     def _sheet_setup(self, ws: Any, layout: SheetLayout, landscape: bool) -> None:
@@ -188,7 +131,7 @@ class _TemplateWriter:
         sub = self.fmt(italic=True, align="center", text_wrap=True)
         ws.merge_range(0, 0, 0, last, layout.form.title, title)
         ws.set_row(0, 36)
-        ws.merge_range(1, 0, 1, last, self.report.title, sub)
+        ws.merge_range(1, 0, 1, last, self.spec.title, sub)
         ws.set_row(1, 32)
         unit_cell, period_cell = (self._cover_ref(fid) for fid in ("unit_name", "period_label"))
         formula = f'="Đơn vị: "&{unit_cell}&"     Kỳ báo cáo: "&{period_cell}'
@@ -208,7 +151,7 @@ class _TemplateWriter:
         ws.set_column(2, 2, 50)
         title = self.fmt(bold=True, font_size=14, align="center")
         ws.merge_range(0, 0, 0, 2, layout.form.title, title)
-        ws.merge_range(1, 0, 1, 2, self.report.title, self.fmt(italic=True, align="center", text_wrap=True))
+        ws.merge_range(1, 0, 1, 2, self.spec.title, self.fmt(italic=True, align="center", text_wrap=True))
         ws.set_row(1, 32)
         ws.merge_range(
             2,
@@ -246,16 +189,14 @@ class _TemplateWriter:
         for r, row in sorted(layout.rows.items()):
             if row.kind == "section":
                 ws.merge_range(r, 0, r, last, row.text, section)
-                ws.set_row(r, _height((row.text, 100)))
+                ws.set_row(r, _height((row.text, 100), bold=True))
             elif row.kind == "block":
                 ws.merge_range(r, 0, r, last, row.text, block)
             elif row.kind == "header":
                 for c in range(layout.width):
                     ws.write_string(r, c, row.headers[c] if c < len(row.headers) else "", header)
-                ws.set_row(
-                    r,
-                    _height(*((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))),
-                )
+                widths = ((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))
+                ws.set_row(r, _height(*widths, bold=True))
             else:
                 ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
                 ws.write_string(r, 0, row.stt, centered)
@@ -292,7 +233,7 @@ class _TemplateWriter:
         return f'=COUNTIF({self._ref(f.of, layout)},"{match}")'
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
-        num_format = self._num_format(f)
+        num_format = style.number_format(f, self.spec.field_index)
         border = {
             "border": 1,
             "valign": "vcenter",
@@ -308,14 +249,6 @@ class _TemplateWriter:
             return
         ws.write(r, c, self.req.values.get(f.id), self.fmt(**border, locked=False, bg_color=INPUT_TINT))
         ws.data_validation(r, c, r, c, self._validation(f))
-
-    def _num_format(self, f: Field) -> str:
-        """A total is shown like its parts: whole numbers for counts, two decimals for amounts."""
-        if f.type != "total":
-            return NUM_FORMATS[f.type]
-        index = self.report.field_index
-        formats = {self._num_format(index[p]) for p in f.parts}
-        return NUM_FORMATS["amount"] if NUM_FORMATS["amount"] in formats else NUM_FORMATS["count"]
 
     def _prefill(self, f: Field) -> str | None:
         """The value of a cover field filled in by the office, or None when the unit fills it."""
@@ -361,7 +294,6 @@ class _TemplateWriter:
         return v
 
 
-def _height(*texts: tuple[str, float]) -> float:
-    """Row height that shows every wrapped text whole: spreadsheet programs do not fit it on load."""
-    lines = max((math.ceil(len(text) / (width * 0.95)) for text, width in texts if text), default=1)
-    return LINE_HEIGHT * max(lines, 1) + 2
+def _height(*texts: tuple[str, float], bold: bool = False) -> float:
+    """A row tall enough for its wrapped texts: spreadsheet programs do not fit it on load."""
+    return style.row_height(*texts, bold=bold) or ONE_LINE

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, Consolidation
-from mttq_xlsx.report import report_dict
-from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
+from mttq_xlsx.consolidation import Consolidation
+from mttq_xlsx.json_report import json_report_dict
+from mttq_xlsx.spec import SUMMABLE_TYPES, load_spec
 
 
 def is_number(value: object) -> bool:
@@ -26,7 +27,7 @@ def assert_accounted(result: Consolidation, inbox: Path, paths: list[str] | None
     """Every file under the inbox exactly once (or each of `paths`, when zips are opened), with a
     status (and a known code and a message when rejected); units only from accepted files; totals
     the sums of the accepted figures. Returns the JSON report."""
-    report = report_dict(result)
+    report = json_report_dict(result)
     on_disk = sorted(
         shown(os.path.relpath(os.path.join(folder, name), inbox).replace(os.sep, "/"))
         for folder, _dirs, names in os.walk(inbox)
@@ -40,7 +41,7 @@ def assert_accounted(result: Consolidation, inbox: Path, paths: list[str] | None
     reported = {(rid, code) for code, by_report in report["units"].items() for rid in by_report}
     assert reported == accepted
     for report_id, totals in report["totals"].items():
-        for f in load_report(report_id).fields:
+        for f in load_spec(report_id).fields:
             if f.type not in SUMMABLE_TYPES or f.table:
                 continue
             values = [

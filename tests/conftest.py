@@ -1,18 +1,12 @@
-"""Shared test setup: make the repository's `tools/` package importable, a small roster, and the
-check that every JSON report the tests make validates against the package's schema."""
+"""Shared test setup: a small roster, and the check that every JSON report the tests make
+validates against the package's schema. (`tools` is importable: pytest puts the repository root
+on sys.path, see `pythonpath` in pyproject.toml.)"""
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import pytest
 
 from mttq_xlsx.roster import Unit
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 pytest_plugins = ("tests.report_schema",)
 

@@ -25,9 +25,9 @@ import pytest
 from jsonschema import Draft202012Validator
 
 # The JSON report's builder, the one function every report passes through. Repoint here only.
-from mttq_xlsx import report as json_report_module
+from mttq_xlsx import json_report as json_report_module
 
-BUILDER = "report_dict"
+BUILDER = "json_report_dict"
 REPORT_SCHEMA = "mttq-xlsx/report/1"
 SCHEMA_FILE = ("schemas", "report-1.schema.json")
 INVALID = "JSON report not valid against mttq_xlsx/schemas/report-1.schema.json: "

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, consolidate
-from mttq_xlsx.model import ACCEPTED, ERROR
+from mttq_xlsx import Options, consolidate
+from mttq_xlsx.codes import ACCEPTED, ERROR
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import all_communes, read_roster
-from mttq_xlsx.specs import SUMMABLE_TYPES, load_report
+from mttq_xlsx.spec import SUMMABLE_TYPES, load_spec
 from tools import bench
 
 UNITS = 5
@@ -37,7 +37,7 @@ def test_one_workbook_and_one_roster_line_per_unit(corpus: bench.Corpus) -> None
 
 
 def test_figures_are_deterministic_and_parts_stay_within_wholes() -> None:
-    report = load_report(bench.REPORT_ID)
+    report = load_spec(bench.REPORT_ID)
     unit = all_communes()[0]
     values = bench.unit_values(report, unit)
     assert values == bench.unit_values(report, unit)
@@ -51,7 +51,7 @@ def test_figures_are_deterministic_and_parts_stay_within_wholes() -> None:
 
 
 def test_reads_back_through_consolidate_with_the_totals_put_in(corpus: bench.Corpus) -> None:
-    report = load_report(bench.REPORT_ID)
+    report = load_spec(bench.REPORT_ID)
     options = Options(period=parse_period(bench.PERIOD), roster=corpus.units, workers=1)
     result = consolidate(corpus.folder, options)
 
@@ -77,7 +77,7 @@ def test_reads_back_through_consolidate_with_the_totals_put_in(corpus: bench.Cor
 
 
 def test_text_and_blank_fields_come_back_as_written(corpus: bench.Corpus) -> None:
-    report = load_report(bench.REPORT_ID)
+    report = load_spec(bench.REPORT_ID)
     options = Options(period=parse_period(bench.PERIOD), roster=corpus.units, workers=1)
     result = consolidate(corpus.folder, options)
     by_unit = {s.unit_code: s for s in result.submissions}

@@ -8,21 +8,22 @@ from typing import Any
 import pytest
 
 from mttq_xlsx.checks import check_submission
+from mttq_xlsx.codes import ERROR, WARNING
 from mttq_xlsx.layout import form_layout
-from mttq_xlsx.model import ERROR, WARNING, FileRecord, Submission
+from mttq_xlsx.model import FileRecord, Submission
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.specs import Report, load_report
+from mttq_xlsx.spec import Spec, load_spec
 
 PERIOD = parse_period("2024-6T")
 
 
-def _cells(report: Report) -> dict[str, tuple[str, str]]:
+def _cells(report: Spec) -> dict[str, tuple[str, str]]:
     layouts = [form_layout(report.cover, cover=True), *(form_layout(f) for f in report.forms)]
     return {fid: (lay.form.sheet, pos.ref) for lay in layouts for fid, pos in lay.positions.items()}
 
 
 def _submission(report_id: str, **values: Any) -> Submission:
-    report = load_report(report_id)
+    report = load_spec(report_id)
     cells = _cells(report)
     raw: dict[str, Any] = {}
     for f in report.fields:
@@ -93,7 +94,7 @@ def test_ratio_outside_tolerance_fails_naming_the_cell(typed: Any, shown: str) -
     issue = next(i for i in sub.issues if i.code == "ratio_mismatch")
     assert issue.severity == ERROR
     assert issue.field_id == "hoa_giai_ty_le"
-    assert issue.sheet == "Số liệu" and issue.cell == _cells(load_report("bieu-so-lieu"))["hoa_giai_ty_le"][1]
+    assert issue.sheet == "Số liệu" and issue.cell == _cells(load_spec("bieu-so-lieu"))["hoa_giai_ty_le"][1]
     assert f"tỷ lệ ghi {shown} nhưng 739/1.014 = 72,88%" in issue.message
 
 
@@ -177,7 +178,7 @@ def test_table_rows_need_their_required_cells_and_dates_in_period() -> None:
     assert ("table_row_incomplete", "van_ban.loai") in codes
     assert ("date_outside_period", "van_ban.ngay_ban_hanh") in codes
     missing = next(i for i in sub.issues if i.code == "table_row_incomplete")
-    first = _cells(load_report("phu-luc-1"))["van_ban.loai"][1].split(":")[0]  # e.g. C7
+    first = _cells(load_spec("phu-luc-1"))["van_ban.loai"][1].split(":")[0]  # e.g. C7
     assert missing.cell == f"C{int(first[1:]) + 1}"  # the second row of the table
     assert sub.values["so_van_ban_cap_uy"] == 2
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from mttq_xlsx.cli import main
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit, write_roster
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import TemplateRequest, write_template
 
 SAMPLES = Path(__file__).parent.parent / "samples"
@@ -115,7 +115,7 @@ def test_json_report_contract(demo: tuple[Result, Path, dict]) -> None:
 def test_summary_workbook_as_opened(demo: tuple[Result, Path, dict]) -> None:
     _, out, _ = demo
     wb = openpyxl.load_workbook(out / "tong-hop.xlsx")
-    report = load_report("bieu-so-lieu")
+    report = load_spec("bieu-so-lieu")
     names = wb.sheetnames
     assert names[:3] == ["Tổng hợp", "Tiến độ", "Kiểm tra"]
     assert names[3 : 3 + len(report.sections)] == [s.short for s in report.sections]
@@ -172,7 +172,7 @@ def _clean_inbox(tmp_path: Path) -> tuple[Path, Path]:
     inbox = tmp_path / "inbox"
     write_template(
         TemplateRequest(
-            load_report("bieu-so-lieu"),
+            load_spec("bieu-so-lieu"),
             parse_period("2024-6T"),
             unit=unit,
             values={"hoa_giai_so_vu": 14, "hoa_giai_thanh": 9},
@@ -291,9 +291,9 @@ def test_ctrl_c_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_a_time_typed_where_a_date_or_a_figure_belongs_is_flagged_not_a_crash(tmp_path: Path) -> None:
     """calamine reads a cell formatted hh:mm as a time of day: the run goes on, the JSON report is
     written, the cells are named."""
-    report = load_report("bieu-so-lieu")
+    spec = load_spec("bieu-so-lieu")
     path = write_template(
-        TemplateRequest(report, parse_period("2024-6T"), Unit("178", "Thành phố Lạng Sơn", "20", "")),
+        TemplateRequest(spec, parse_period("2024-6T"), Unit("178", "Thành phố Lạng Sơn", "20", "")),
         tmp_path / "178.xlsx",
     )
     book = openpyxl.load_workbook(path)

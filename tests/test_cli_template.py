@@ -14,7 +14,7 @@ from mttq_xlsx import __version__
 from mttq_xlsx.cli import main
 from mttq_xlsx.periods import current_period
 from mttq_xlsx.roster import Unit, read_roster, write_roster
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 
 BOM = b"\xef\xbb\xbf"
 
@@ -71,7 +71,7 @@ def test_forms_lists_both_reports() -> None:
     assert result.exit_code == 0
     expected = []
     for report_id in ("bieu-so-lieu", "phu-luc-1"):
-        report = load_report(report_id)
+        report = load_spec(report_id)
         expected.append(f"{report_id} (phiên bản 1): {report.title}")
         for form in report.forms:
             count = len(form.fields)

@@ -20,19 +20,19 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx import Options, check, consolidate
+from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import ReadOptions, read_submission
-from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import TemplateRequest, write_template
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
 pytestmark = pytest.mark.libreoffice
 
-REPORT = load_report(plan.REPORT_ID)
+REPORT = load_spec(plan.REPORT_ID)
 PERIOD = parse_period(plan.PERIOD)
 FORMATS = ("xlsx", "xls", "ods")
 FORMAT_UNITS = ("178", "189")  # every planned figure; 189 saved after the deadline
@@ -137,7 +137,7 @@ class Built:
     built_at: tuple[datetime, datetime]  # UTC, around the LibreOffice batch
 
     def cells(self, code: str) -> dict[str, tuple[str, str]]:
-        return plan.read_field_map(self.templates[code]).cells
+        return plan.read_field_map(self.templates[code])[1].cells
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +160,7 @@ def built(tmp_path_factory) -> Built:
         name: str, code: str, dst: Path, values: dict, unprotect: bool = False, saved=None, typed=None
     ) -> None:
         """`values` set as values; `typed` ({field: text}) entered as a person types into the cell."""
-        where = plan.read_field_map(templates[code]).cells
+        where = plan.read_field_map(templates[code])[1].cells
         cells = [
             {"sheet": where[f][0], "cell": where[f][1], "value": plan.job_value(v)} for f, v in values.items()
         ]
@@ -300,7 +300,9 @@ def test_each_format_consolidates_to_the_same_totals(built, fmt):
 
 def test_the_three_formats_give_the_same_unit_figures(built):
     options = Options(period=PERIOD, roster=_roster(FORMAT_UNITS), deadline=plan.DEADLINE)
-    units = {fmt: report_dict(consolidate(built.root / "formats" / fmt, options))["units"] for fmt in FORMATS}
+    units = {
+        fmt: json_report_dict(consolidate(built.root / "formats" / fmt, options))["units"] for fmt in FORMATS
+    }
     for code in FORMAT_UNITS:
         xlsx = units["xlsx"][code][plan.REPORT_ID]
         for fmt in ("xls", "ods"):
@@ -309,7 +311,7 @@ def test_the_three_formats_give_the_same_unit_figures(built):
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_blank_stays_blank_in_every_format(built, fmt):
-    result = check_files([built.files[f"blank/{fmt}"]], Options(period=PERIOD))
+    result = check([built.files[f"blank/{fmt}"]], Options(period=PERIOD))
     assert result.issues == []
     (sub,) = result.submissions
     filled = set(BLANK_VALUES) | {"hoa_giai_ty_le"} | {f.id for f in REPORT.fields if f.prefill}
@@ -326,7 +328,7 @@ def test_typed_ratio(built, typed, fmt, flagged):
     path = built.files[f"ratio/{typed}/{fmt}"]
     _, raw = read_submission(path, path.name, ReadOptions())
     assert raw.values["hoa_giai_ty_le"] == typed  # stays text in every format
-    result = check_files([path], Options())
+    result = check([path], Options())
     sheet, cell = built.cells("20")["hoa_giai_ty_le"]
     if flagged:
         assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
@@ -348,7 +350,7 @@ def test_percent_typed_into_the_ratio_cell_is_judged_as_the_cell_shows_it(built,
     _, raw = read_submission(path, path.name, ReadOptions())
     stored = raw.values["hoa_giai_ty_le"]
     assert isinstance(stored, float) and stored == pytest.approx(float(typed[:-1]) / 100, abs=1e-12)
-    result = check_files([path], Options())
+    result = check([path], Options())
     sheet, cell = built.cells("20")["hoa_giai_ty_le"]
     if flagged:
         assert [(i.severity, i.code, i.field_id, i.sheet, i.cell) for i in result.issues] == [
@@ -367,7 +369,7 @@ def test_ratio_cached_by_libreoffice_is_accepted(built):
     assert isinstance(raw.values["hoa_giai_ty_le"], float)
     assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1014, abs=1e-12)
     assert raw.values["kdc_co_to_hoa_giai_ty_le"] == 1
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert result.issues == []
     totals = result.totals[plan.REPORT_ID]
     assert (totals["hoa_giai_thanh"], totals["hoa_giai_so_vu"]) == (739, 1014)
@@ -379,7 +381,7 @@ def test_text_denominator_makes_libreoffice_cache_a_wrong_ratio(built):
     path = built.files["ratio/1.014"]
     _, raw = read_submission(path, path.name, ReadOptions())
     assert raw.values["hoa_giai_ty_le"] == pytest.approx(739 / 1.014)
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert sorted((i.severity, i.code, i.field_id) for i in result.issues) == [
         ("error", "ratio_mismatch", "hoa_giai_ty_le"),
         ("warning", "number_as_text", "hoa_giai_so_vu"),
@@ -417,7 +419,7 @@ def test_bad_inputs_are_flagged_and_the_other_figures_stay_intact(built):
 @pytest.mark.parametrize("bad", BAD, ids=[b.code for b in BAD])
 def test_check_files_on_one_file_gives_its_issues(built, bad):
     path = built.files[f"bad/{bad.unit_code}"]
-    result = check_files([path], Options())
+    result = check([path], Options())
     assert [f.status for f in result.files] == ["accepted"]
     assert [(i.severity, i.code, i.field_id, i.path) for i in result.issues] == [
         (bad.severity, bad.code, bad.field_id, path.name)

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED
-from mttq_xlsx.reader import SPREADSHEET_SUFFIXES
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED
+from mttq_xlsx.container import SPREADSHEET_SUFFIXES
 from tools import sample_plan as plan
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx.model import REJECTION_CODES
+from mttq_xlsx.codes import REJECTION_CODES
 from tests import report_schema
 from tests.report_schema import TALLY, documented_codes, load_schema, problems, section
 from tools import docs
@@ -310,7 +310,7 @@ INNER_TESTS = """
 import json
 from click.testing import CliRunner
 from mttq_xlsx.cli import main
-from mttq_xlsx.model import Completeness
+from mttq_xlsx.consolidation import Completeness
 
 SAMPLE = {sample!r}
 

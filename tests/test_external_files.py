@@ -21,8 +21,9 @@ from typing import Any
 import olefile
 import pytest
 
-from mttq_xlsx.consolidate import Options, check_files
-from mttq_xlsx.model import ACCEPTED, REJECTED, Consolidation, FileRecord
+from mttq_xlsx import Options, check
+from mttq_xlsx.codes import ACCEPTED, REJECTED
+from mttq_xlsx.model import FileRecord
 from mttq_xlsx.workers import Limits
 from tools import libreoffice as lo
 
@@ -38,18 +39,14 @@ CORPUS_PASSWORD = "1234"  # of python-calamine's and calamine's password test fi
 SAVED = datetime(2024, 6, 5, 9, 30, tzinfo=UTC)
 
 
-def check(*paths: Path, password: str | None = None) -> Consolidation:
-    return check_files(list(paths), Options(password=password))
-
-
 def check_one(path: Path, password: str | None = None) -> FileRecord:
-    return check(path, password=password).files[0]
+    return check([path], password=password).files[0]
 
 
 @functools.cache
 def truth() -> dict[str, Any]:
     """The figures of the untouched sample the encrypted copies are made from."""
-    result = check(XLSX)
+    result = check([XLSX])
     assert result.files[0].status == ACCEPTED
     return dict(result.submissions[0].values)
 
@@ -114,7 +111,7 @@ def test_encrypted_report_is_password_protected_then_opened_with_the_password(
     record = check_one(path)
     assert (record.status, record.reason) == (REJECTED, "password_protected"), record
     assert "--password" in record.message
-    result = check(path, password=PASSWORD)
+    result = check([path], password=PASSWORD)
     assert result.files[0].status == ACCEPTED, result.files[0]
     assert result.submissions[0].values == truth()
 
@@ -123,7 +120,7 @@ def test_encrypted_report_is_password_protected_then_opened_with_the_password(
 @pytest.mark.parametrize("name", ["locked.xls", "locked.ods", "locked-odf11.ods"])
 def test_decrypted_workbook_keeps_its_saved_time(made: dict[str, Any], name: str) -> None:
     """The ods saved time is in meta.xml, encrypted like the figures (the xls one is not)."""
-    record = check(made[name], password=PASSWORD).files[0]
+    record = check([made[name]], password=PASSWORD).files[0]
     assert record.saved_at == SAVED
 
 
@@ -271,7 +268,7 @@ def test_report_saved_as_strict_open_xml_is_accepted(tmp_path: Path) -> None:
             zout.writestr(info, data)
     with zipfile.ZipFile(strict) as zf:
         assert b"purl.oclc.org/ooxml/spreadsheetml/main" in zf.read("xl/workbook.xml")
-    result = check(strict)
+    result = check([strict])
     assert result.files[0].status == ACCEPTED, result.files[0]
     assert result.submissions[0].values == truth()
 
@@ -329,14 +326,14 @@ def test_no_english_in_any_message(tmp_path: Path) -> None:
         path = tmp_path / name
         path.write_bytes(data)
         paths.append(path)
-    result = check_files(paths, Options(limits=Limits(seconds=3)))
+    result = check(paths, Options(limits=Limits(seconds=3)))
     assert len(result.files) == len(paths)
     found = {f.path: english_in(f.message) for f in result.files if english_in(f.message)}
     found |= {f"{i.path} ({i.code})": english_in(i.message) for i in result.issues if english_in(i.message)}
     assert not found, found
     with_detail = [f for f in result.files if f.detail]
     assert with_detail and all(f.reason for f in with_detail)  # the raw text is kept, beside a reason
-    wrong = check_files([p for p in paths if "password" in p.name], Options(password="sai"))
+    wrong = check([p for p in paths if "password" in p.name], Options(password="sai"))
     assert not {f.path: english_in(f.message) for f in wrong.files if english_in(f.message)}
 
 

@@ -7,7 +7,7 @@ Three parts:
   the totals are the sums of the accepted submissions; rejected and superseded files add nothing.
 * A byte-mutation fuzzer over three real filled workbooks (xlsx, xls, ods made by LibreOffice):
   bytes flipped, cut, inserted, deleted or duplicated, and for the zip formats also inside an
-  inflated XML part, re-zipped. Inputs go in batches of BATCH through one `check_files` run
+  inflated XML part, re-zipped. Inputs go in batches of BATCH through one `check` run
   (whose reading workers must contain whatever a file does) in a forked copy of this process (the
   library already imported), so anything that escapes them, a crash or a hang of the run, is seen
   and reported instead of taking pytest down; the child has a memory cap and a time limit.
@@ -49,10 +49,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mttq_xlsx.consolidate import Options, check_files, consolidate
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
+from mttq_xlsx import Options, check, consolidate
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED
+from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
@@ -102,7 +102,7 @@ class Outcome:
 
 
 def run_isolated(paths: list[Path], memory: int = MEMORY_LIMIT) -> list[Outcome]:
-    """`check_files(paths)` in a forked child with a heap cap: one Outcome per path, or, when the
+    """`check(paths)` in a forked child with a heap cap: one Outcome per path, or, when the
     run itself crashed or hung, that one Outcome for every path (reported, not suffered)."""
     timeout = TIME_LIMIT + READ_LIMIT * len(paths)  # even if every file stalls its worker
     read_end, write_end = os.pipe()
@@ -121,7 +121,7 @@ def run_isolated(paths: list[Path], memory: int = MEMORY_LIMIT) -> list[Outcome]
                 resource.setrlimit(resource.RLIMIT_DATA, (memory, hard))
                 payload: dict[str, Any]
                 try:
-                    records = check_files(paths, Options(limits=Limits(seconds=READ_LIMIT))).files
+                    records = check(paths, Options(limits=Limits(seconds=READ_LIMIT))).files
                     payload = {"kind": "ok", "files": [[r.status, r.reason] for r in records]}
                 except BaseException as exc:  # a Rust panic is a BaseException
                     frames = traceback.extract_tb(exc.__traceback__)
@@ -298,7 +298,7 @@ FUZZ_FIGURES: dict[str, dict[str, Any]] = {}
 def test_fuzz_mutated_workbooks(fmt: str, tmp_path: Path) -> None:
     """No mutation of a real workbook crashes, hangs or escapes the known rejection codes.
 
-    Each example is a batch of BATCH mutated files read in one `check_files` run, as an inbox is:
+    Each example is a batch of BATCH mutated files read in one `check` run, as an inbox is:
     the reading workers must contain whatever one file does, and the batch costs one fork."""
     targets = [tmp_path / f"fuzzed-{i}.{fmt}" for i in range(BATCH)]
     outcomes: collections.Counter[str] = collections.Counter()
@@ -392,7 +392,7 @@ def _sha(path: Path) -> str:
 
 def _content_view(result: Any, sha_of: dict[str, str]) -> dict[str, Any]:
     """The report with every path replaced by the file's content hash, lists made multisets."""
-    report = report_dict(result)
+    report = json_report_dict(result)
 
     def plain(text: str) -> str:  # "… bản mới hơn: <path>." names another file of the inbox
         found = re.search(r": (.+)\.$", text)
@@ -500,14 +500,14 @@ def test_ignored_files_change_nothing_but_their_own_entries(
 ) -> None:
     inbox = _fresh(tmp_path, "inbox")
     sha_of = _place(files, inbox, [([], f"f{i}") for i in range(len(files))])
-    before = report_dict(consolidate(inbox, OPTIONS))
+    before = json_report_dict(consolidate(inbox, OPTIONS))
     added = set()
     for i, (pattern, content) in enumerate(extras):
         target = inbox.joinpath(*folders[i], pattern.format(i))
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         added.add(target.relative_to(inbox).as_posix())
-    after = report_dict(consolidate(inbox, OPTIONS))
+    after = json_report_dict(consolidate(inbox, OPTIONS))
     extra_entries = [f for f in after["files"] if f["path"] in added]
     assert sorted(f["path"] for f in extra_entries) == sorted(added)
     assert all(f["status"] == IGNORED for f in extra_entries), extra_entries

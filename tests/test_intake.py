@@ -22,13 +22,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner, Result
 
+from mttq_xlsx import Options, check, consolidate
 from mttq_xlsx.cli import main
-from mttq_xlsx.consolidate import Options, check_files, consolidate
+from mttq_xlsx.codes import ACCEPTED, IGNORED, REJECTED, SUPERSEDED
+from mttq_xlsx.consolidation import Consolidation
+from mttq_xlsx.container import MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES
 from mttq_xlsx.intake import LOCK_FILE, MAX_ZIP_MEMBERS, NESTED_ZIP, NOT_READ
-from mttq_xlsx.model import ACCEPTED, IGNORED, REJECTED, SUPERSEDED, Consolidation
-from mttq_xlsx.periods import parse_period
-from mttq_xlsx.reader import MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, VIETNAM
-from mttq_xlsx.report import report_dict
+from mttq_xlsx.json_report import json_report_dict
+from mttq_xlsx.periods import VIETNAM, parse_period
 from tests.accounting import assert_accounted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +119,7 @@ def without_saved_time(source: Path, target: Path) -> Path:
 @functools.cache
 def truth(source: Path) -> dict[str, Any]:
     """What the JSON report says of a sample read on its own: its unit's figures and its file."""
-    report = report_dict(check_files([source], Options(period=PERIOD)))
+    report = json_report_dict(check([source], Options(period=PERIOD)))
     (code,) = report["units"]
     return {"code": code, "values": report["units"][code][REPORT_ID], "file": report["files"][0]}
 
@@ -202,7 +203,7 @@ def test_zipped_reports_are_read_as_if_loose(zipped: Path) -> None:
 
 
 def test_provenance_of_files_and_members(zipped: Path) -> None:
-    report = report_dict(consolidate(zipped, Options(period=PERIOD)))
+    report = json_report_dict(consolidate(zipped, Options(period=PERIOD)))
     sources = {f["path"]: f["source"] for f in report["files"]}
     blank = {"message_id": "", "sender": "", "subject": "", "received_at": None}
     assert sources["Cao Lộc.xlsx"] == {"kind": "file", "attachment": ""} | blank
@@ -249,7 +250,7 @@ def test_newest_wins_when_the_newer_one_is_in_a_zip_listed_first(tmp_path: Path)
     newer, older = result.files
     assert (newer.status, older.status) == (ACCEPTED, SUPERSEDED)
     assert older.message == "Đơn vị đã gửi bản mới hơn: 00-gui-lai.zip › Huu Lung (da sua).ods."
-    assert report_dict(result)["units"]["186"][REPORT_ID] == truth(HUU_LUNG_NEW)["values"]
+    assert json_report_dict(result)["units"]["186"][REPORT_ID] == truth(HUU_LUNG_NEW)["values"]
 
 
 def test_member_without_a_saved_time_takes_its_zip_time_as_vietnam_time(tmp_path: Path) -> None:
@@ -424,7 +425,7 @@ def test_workbook_renamed_zip_is_read_as_a_workbook(tmp_path: Path) -> None:
 
 def test_check_reads_the_reports_in_a_zip(tmp_path: Path) -> None:
     target = write_zip(tmp_path / "bao-cao.zip", [("Văn Quan.xls", VAN_QUAN), ("Lang Son.xlsx", LANG_SON)])
-    result = check_files([target], Options())
+    result = check([target], Options())
     assert [(f.path, f.status) for f in result.files] == [
         ("bao-cao.zip › Lang Son.xlsx", ACCEPTED),
         ("bao-cao.zip › Văn Quan.xls", ACCEPTED),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sys
 from pathlib import Path
 
 import openpyxl
@@ -16,11 +15,7 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from tools import libreoffice as lo  # noqa: E402
+from tools import libreoffice as lo
 
 pytestmark = pytest.mark.libreoffice
 

@@ -52,6 +52,16 @@ def test_atomic_write_replaces_and_is_readable_by_others(tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_atomic_write_keeps_the_permissions_of_the_file_it_replaces(tmp_path: Path) -> None:
+    target = tmp_path / "a.txt"
+    target.write_text("cũ")
+    target.chmod(0o600)
+    with atomic_path(target) as tmp:
+        tmp.write_text("mới")
+    assert target.read_text() == "mới"
+    assert target.stat().st_mode & 0o777 == 0o600
+
+
 def test_failure_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "a.txt"
     target.write_text("cũ")

@@ -17,8 +17,8 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
+from mttq_xlsx.container import MAX_CELLS
 from mttq_xlsx.rawcells import RawCells, excel_error, scan_ods, scan_xls, xlsx_sheet
-from mttq_xlsx.reader import MAX_CELLS
 
 SHEET = "Số liệu"
 

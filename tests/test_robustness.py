@@ -39,24 +39,15 @@ import pytest
 import xlsxwriter.workbook
 from click.testing import CliRunner, Result
 
+from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary
 from mttq_xlsx.cli import main
-from mttq_xlsx.consolidate import Options, check_files, consolidate
-from mttq_xlsx.model import (
-    ACCEPTED,
-    ERROR,
-    IGNORED,
-    REJECTED,
-    REJECTION_CODES,
-    SUPERSEDED,
-    WARNING,
-    Consolidation,
-)
+from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
+from mttq_xlsx.consolidation import Consolidation
+from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
+from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.reader import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
-from mttq_xlsx.report import write_report
 from mttq_xlsx.roster import read_roster
-from mttq_xlsx.specs import load_report
-from mttq_xlsx.summary import write_summary
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
 from tools import libreoffice as lo
@@ -72,7 +63,7 @@ ACCEPTED_SAMPLES = {  # one file per unit, each accepted in the sample inbox
 }
 CAO_LOC = ACCEPTED_SAMPLES["183"]  # an xlsx of another unit
 REPORT_ID = "bieu-so-lieu"
-REPORT = load_report(REPORT_ID)
+REPORT = load_spec(REPORT_ID)
 PERIOD = parse_period("2024-6T")
 FORM = "Số liệu"
 INPUT_NUMBERS = [f.id for f in REPORT.fields if f.is_input and f.is_numeric and not f.table]
@@ -81,7 +72,7 @@ MEMORY_CAP_MB = 500
 
 # ====================================================================== helpers
 def check_one(path: Path) -> Consolidation:
-    return check_files([path], Options())
+    return check([path], Options())
 
 
 def record_of(result: Consolidation, path: str) -> Any:
@@ -150,11 +141,11 @@ def time_limit(seconds: float) -> Iterator[None]:
 CHILD = r"""
 import json, sys
 from pathlib import Path
-from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.report import report_dict
+from mttq_xlsx.json_report import json_report_dict
 result = consolidate(Path(sys.argv[1]), Options(period=parse_period("2024-6T"), workers=1))
-sys.stdout.write(json.dumps(report_dict(result), ensure_ascii=False, default=str))
+sys.stdout.write(json.dumps(json_report_dict(result), ensure_ascii=False, default=str))
 """
 
 
@@ -540,15 +531,15 @@ EXTRA_SHEET = "Số liệu (2)"
 @dataclass(frozen=True)
 class Edited:
     files: dict[str, Path]
-    field_map: plan.FieldMap
+    field_map: FieldMap
 
     def cell(self, field_id: str) -> tuple[str, str]:
         return self.field_map.cells[field_id]
 
     def label(self, field_id: str) -> tuple[str, str]:
         """(label cell, label text) of a field, from the `_mttq` map."""
-        row = next(r for r in self.field_map.rows if r[0] == field_id)
-        return row[5], row[6]
+        row = next(r for r in self.field_map.rows if r.field_id == field_id)
+        return row.label_cell, row.label
 
 
 @pytest.fixture(scope="module")
@@ -558,7 +549,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
     if reason is not None:
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("robustness_lo")
-    field_map = plan.read_field_map(XLSX)
+    field_map = plan.read_field_map(XLSX)[1]
     where = field_map.cells
     # Two units in one workbook: unit 180's form sheet pasted into unit 178's workbook. The sheet
     # copy is made with openpyxl (LibreOffice's API has no cross-document sheet copy); LibreOffice
@@ -573,7 +564,7 @@ def edited(tmp_path_factory: pytest.TempPathFactory) -> Edited:
         for f, v in second.items()
         if where[f][0] == FORM
     ]
-    label_cell = next(r[5] for r in field_map.rows if r[0] == "hoa_giai_so_vu")
+    label_cell = next(r.label_cell for r in field_map.rows if r.field_id == "hoa_giai_so_vu")
     paste = [
         {"sheet": where[f][0], "cell": where[f][1], "formula": formula}
         for f, (formula, _) in PASTED_FORMULAS.items()
@@ -754,7 +745,7 @@ def test_formula_like_and_long_text_stay_text(edited: Edited, name: str, tmp_pat
     inbox = make_inbox(tmp_path, {name: edited.files[name]})
     result, _ = run_inbox(inbox)
     write_summary(result, tmp_path / "tong-hop.xlsx")
-    write_report(result, tmp_path / "bao-cao.json")
+    write_json_report(result, tmp_path / "bao-cao.json")
     units = json.loads((tmp_path / "bao-cao.json").read_text(encoding="utf-8"))["units"]
     figures = units["178"][REPORT_ID]
     assert {f: figures[f] for f in TYPED_TEXT} == TYPED_TEXT
@@ -881,7 +872,7 @@ def test_odd_file_names_each_appear_once(tmp_path: Path) -> None:
     assert all(f["status"] == ACCEPTED for f in report["files"]), report["files"]
     assert sorted(report["units"]) == ["180", "183", "184", "185", "187", "188"]
     write_summary(result, tmp_path / "out" / "tong-hop.xlsx")
-    write_report(result, tmp_path / "out" / "bao-cao.json")
+    write_json_report(result, tmp_path / "out" / "bao-cao.json")
     sources = openpyxl.load_workbook(tmp_path / "out" / "tong-hop.xlsx")["Nguồn"]
     shown = {c.value for row in sources.iter_rows() for c in row if isinstance(c.value, str)}
     assert expected <= shown
@@ -1149,6 +1140,6 @@ def test_every_sample_kind_through_check_files_at_once(tmp_path: Path) -> None:
         path.write_bytes(make())
         paths.append(path)
     paths.append(make_xlsm(tmp_path / "macro.xlsm"))
-    result = check_files(paths, Options())
+    result = check(paths, Options())
     assert [f.path for f in result.files] == [p.name for p in paths]
     assert all(f.status in {ACCEPTED, REJECTED} for f in result.files)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mttq_xlsx.errors import MttqError, RosterError
+from mttq_xlsx.errors import MttqError, OutputError, RosterError
 from mttq_xlsx.roster import (
     Unit,
     all_communes,
@@ -204,9 +204,16 @@ def test_write_rejects_duplicate_code_and_keeps_old_file(tmp_path: Path) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["roster.csv"]
 
 
-def test_write_to_missing_folder_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(MttqError):
-        write_roster(SAMPLE, tmp_path / "no_such_folder" / "roster.csv")
+def test_write_creates_a_missing_folder_as_every_output_does(tmp_path: Path) -> None:
+    path = tmp_path / "no_such_folder" / "roster.csv"
+    write_roster(SAMPLE, path)
+    assert read_roster(path) == SAMPLE
+
+
+def test_write_where_a_file_stands_for_the_folder_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"Không tạo được thư mục .*: đã có tệp trùng tên"):
+        write_roster(SAMPLE, tmp_path / "a-file" / "roster.csv")
 
 
 def test_read_bom_file(tmp_path: Path) -> None:

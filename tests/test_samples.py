@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.intake import walk
+from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.numbers import format_ratio
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import ReadOptions, read_submission
-from mttq_xlsx.report import report_dict
 from mttq_xlsx.roster import read_roster
-from mttq_xlsx.specs import load_report
+from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import write_template
 from tools import sample_plan as plan
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 INBOX = SAMPLES / "inbox"
 REBUILD = "samples/ no longer match tools/sample_plan.py or the current templates: run `make samples`"
-REPORT = load_report(plan.REPORT_ID)
+REPORT = load_spec(plan.REPORT_ID)
 TEMPLATES = plan.template_files()
 BY_PATH = {s.path: s for s in plan.sample_files()}
 
@@ -96,12 +96,12 @@ def test_inbox_holds_exactly_the_planned_files():
 
 @pytest.mark.parametrize("sample", TEMPLATES, ids=lambda s: s.path)
 def test_field_map_is_the_current_templates(sample, fresh_templates):
-    got = plan.read_field_map(INBOX / sample.path)
-    want = plan.read_field_map(fresh_templates[(sample.period, sample.unit_code)])
+    got_meta, got = plan.read_field_map(INBOX / sample.path)
+    want_meta, want = plan.read_field_map(fresh_templates[(sample.period, sample.unit_code)])
     assert got.rows == want.rows, REBUILD
     drop = {"generator"}  # a version bump alone does not make the samples stale
-    assert {k: v for k, v in got.meta.items() if k not in drop} == {
-        k: v for k, v in want.meta.items() if k not in drop
+    assert {k: v for k, v in got_meta.items() if k not in drop} == {
+        k: v for k, v in want_meta.items() if k not in drop
     }, REBUILD
 
 
@@ -141,7 +141,7 @@ def test_issues_are_the_planned_ones_at_the_right_cells(result):
 
     want = []
     for sample in plan.sample_files():
-        cells = plan.read_field_map(INBOX / sample.path).cells if sample.kind == plan.TEMPLATE else {}
+        cells = plan.read_field_map(INBOX / sample.path)[1].cells if sample.kind == plan.TEMPLATE else {}
         for issue in sample.issues:
             if sample.status == "rejected":
                 want.append((sample.path, issue.severity, issue.code))
@@ -179,7 +179,7 @@ def test_every_total_is_the_plans_sum(result):
 
 
 def test_unit_figures_are_the_planned_ones_blank_is_not_zero(result):
-    units = report_dict(result)["units"]
+    units = json_report_dict(result)["units"]
     for sample in plan.accepted_files():
         values = units[sample.unit_code][plan.REPORT_ID]
         for fid, want in plan.unit_figures(sample, REPORT).items():
@@ -193,7 +193,7 @@ def test_unit_figures_are_the_planned_ones_blank_is_not_zero(result):
 
 
 def test_blank_total_in_xls_stays_blank(result):
-    units = report_dict(result)["units"]
+    units = json_report_dict(result)["units"]
     # Văn Lãng left all of kp_* blank; LibreOffice's .xls export cached the formula's "" as 0
     assert units["182"][plan.REPORT_ID]["kp_tong"] is None
     assert result.reported[plan.REPORT_ID]["kp_tong"] == 10
@@ -207,7 +207,7 @@ def test_completeness_and_lateness(result):
 
 def test_same_inbox_same_report_and_the_inbox_is_untouched(roster):
     before = _snapshot(INBOX)
-    first = report_dict(consolidate(INBOX, _options(roster)))
-    second = report_dict(consolidate(INBOX, _options(roster)))
+    first = json_report_dict(consolidate(INBOX, _options(roster)))
+    second = json_report_dict(consolidate(INBOX, _options(roster)))
     assert first == second
     assert _snapshot(INBOX) == before

@@ -14,25 +14,17 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import xlsxrows
+from mttq_xlsx import write_summary
+from mttq_xlsx.codes import ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.errors import UsageError
-from mttq_xlsx.model import (
-    ERROR,
-    IGNORED,
-    REJECTED,
-    SUPERSEDED,
-    WARNING,
-    Completeness,
-    Consolidation,
-    FileRecord,
-    Issue,
-    Submission,
-)
+from mttq_xlsx.model import FileRecord, Issue, Submission
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import load_report
-from mttq_xlsx.summary import per_unit_sheets, sheet_name, write_summary
-from mttq_xlsx.xlsxrows import COMMENT_OPTIONS, Link, write_cells
+from mttq_xlsx.spec import load_spec
+from mttq_xlsx.summary import per_unit_sheets, sheet_name
+from mttq_xlsx.summary import rows as summary_rows
+from mttq_xlsx.summary.rows import COMMENT_OPTIONS, Link, write_cells
 
 BSL, PL1 = "bieu-so-lieu", "phu-luc-1"
 INJECTED_NAME = '=HYPERLINK("http://example.invalid","Xã Hữu Lũng")'
@@ -108,7 +100,7 @@ def _file(path: str, report_id: str, code: str, **kw: Any) -> FileRecord:
 
 
 def _submission(file: FileRecord, values: dict[str, Any]) -> Submission:
-    report = load_report(file.report_id)
+    report = load_spec(file.report_id)
     cells = {
         f.id: ("Số liệu" if file.report_id == BSL else "Biểu 1", f"D{10 + n}")
         for n, f in enumerate(report.fields)
@@ -123,25 +115,6 @@ def _submission(file: FileRecord, values: dict[str, Any]) -> Submission:
         values=dict(values),
         cells=cells,
     )
-
-
-def _totals(report_id: str, subs: list[Submission]) -> tuple[dict[str, Any], dict[str, int]]:
-    """Totals as consolidation computes them: sums of numbers, ratios from the summed parts."""
-    totals: dict[str, Any] = {}
-    reported: dict[str, int] = {}
-    fields = [f for f in load_report(report_id).fields if f.is_numeric and not f.table]
-    for f in fields:
-        if f.type == "ratio":
-            continue
-        numbers = [s.values[f.id] for s in subs if isinstance(s.values.get(f.id), int | float)]
-        totals[f.id] = sum(numbers) if numbers else None
-        reported[f.id] = len(numbers)
-    for f in fields:
-        if f.type == "ratio":
-            num, den = totals.get(f.numerator), totals.get(f.denominator)
-            totals[f.id] = num / den if num is not None and den else None
-            reported[f.id] = min(reported[f.numerator], reported[f.denominator])
-    return totals, reported
 
 
 def make_result(*, issues: bool = True, roster: bool = True) -> Consolidation:
@@ -220,17 +193,12 @@ def make_result(*, issues: bool = True, roster: bool = True) -> Consolidation:
         ),
         Issue(ERROR, "hop-thu/hong.xlsx", "corrupt_file", "Tệp bị hỏng, không mở được."),
     ]
-    bsl_totals, bsl_reported = _totals(BSL, subs[:3])
-    pl1_totals, pl1_reported = _totals(PL1, subs[3:])
     return Consolidation(
         period=parse_period("2024-6T"),
         files=files,
         issues=found if issues else [],
         submissions=subs,
         roster=ROSTER if roster else [],
-        totals={BSL: bsl_totals, PL1: pl1_totals},
-        reported={BSL: bsl_reported, PL1: pl1_reported},
-        completeness=Completeness(expected=4, received=3, missing=["00004"], late=["00002"]),
     )
 
 
@@ -395,9 +363,9 @@ def test_totals_sheet_blocks_per_report_and_content(values: openpyxl.Workbook) -
     ws = values["Tổng hợp"]
     column_a = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
     titles = [
-        load_report(BSL).title,
+        load_spec(BSL).title,
         "II.5. Phát huy dân chủ, giám sát và phản biện xã hội",
-        load_report(PL1).title,
+        load_spec(PL1).title,
         "Biểu 5: Kết quả lấy ý kiến sự hài lòng của người dân",
     ]
     positions = [column_a.index(t) for t in titles]
@@ -694,8 +662,8 @@ def test_unit_sheet_shows_the_report_as_submitted(wb: openpyxl.Workbook) -> None
 def test_unit_sheet_holds_both_reports(wb: openpyxl.Workbook) -> None:
     ws = wb["Xã Tân Thanh"]
     column_a = [ws.cell(r, 1).value or "" for r in range(1, ws.max_row + 1)]
-    first = next(i for i, t in enumerate(column_a) if t.startswith(load_report(BSL).title))
-    second = next(i for i, t in enumerate(column_a) if t.startswith(load_report(PL1).title))
+    first = next(i for i, t in enumerate(column_a) if t.startswith(load_spec(BSL).title))
+    second = next(i for i, t in enumerate(column_a) if t.startswith(load_spec(PL1).title))
     assert first < second
     phone = ws.cell(find_row(ws, 1, "Số điện thoại"), 3)
     assert phone.value == "+84 912 345 678" and phone.data_type == "s"
@@ -892,14 +860,14 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
             as_xml.append(row)
         return written
 
-    write_row_xml = xlsxrows._write_row_xml
-    monkeypatch.setattr(xlsxrows, "_write_row_xml", spy)
+    write_row_xml = summary_rows._write_row_xml
+    monkeypatch.setattr(summary_rows, "_write_row_xml", spy)
     ours = _rows_workbook(tmp_path / "xml.xlsx", "xml")
     theirs = _rows_workbook(tmp_path / "xlsxwriter.xlsx", "xlsxwriter")
     version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
     if version >= (3, 3):  # a new major version: check the internals, then allow it in FAST_ROWS
-        assert xlsxrows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
-    assert as_xml == ([3, 4, 5, 6, 11, 12] if xlsxrows.FAST_ROWS else [])
+        assert summary_rows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
+    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary_rows.FAST_ROWS else [])
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
         assert a.namelist() == b.namelist()
         for part in a.namelist():

@@ -18,17 +18,16 @@ import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
-from mttq_xlsx.consolidate import Options, consolidate
-from mttq_xlsx.model import Consolidation
+from mttq_xlsx import Options, consolidate, write_summary
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
-from mttq_xlsx.specs import Field, load_report
-from mttq_xlsx.summary import write_summary
+from mttq_xlsx.spec import Field, load_spec
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
 ROOT = Path(__file__).resolve().parents[1]
-REPORT = load_report(plan.REPORT_ID)
+REPORT = load_spec(plan.REPORT_ID)
 REPEATED = " — nhắc lại để tính tỷ lệ"  # the header of a ratio's part shown again in another content
 RANGE = re.compile(r"\$?([A-Z]+)\$?(\d+):\$?([A-Z]+)\$?(\d+)")
 

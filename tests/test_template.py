@@ -22,16 +22,11 @@ from python_calamine import CalamineWorkbook
 
 from mttq_xlsx import __version__
 from mttq_xlsx.errors import OutputError
+from mttq_xlsx.fieldmap import LISTS_SHEET, META_SHEET
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit, all_communes
-from mttq_xlsx.specs import Field, Report, load_report, report_ids
-from mttq_xlsx.template import (
-    LISTS_SHEET,
-    META_SHEET,
-    TemplateRequest,
-    template_filename,
-    write_template,
-)
+from mttq_xlsx.spec import Field, Spec, load_spec, report_ids
+from mttq_xlsx.template import TemplateRequest, template_filename, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = ROOT / "workbook_templates"
@@ -67,7 +62,7 @@ CASES = [
 class Made:
     """One written template, opened three ways."""
 
-    report: Report
+    report: Spec
     unit: Unit | None
     roster: tuple[Unit, ...]
     path: Path
@@ -127,7 +122,7 @@ def quoted(sheet: str, cell: str, here: str) -> str:
 
 
 def make(report_id: str, target: Path, unit: Unit | None, roster: tuple[Unit, ...]) -> Made:
-    report = load_report(report_id)
+    report = load_spec(report_id)
     request = TemplateRequest(report, PERIOD, unit, roster, GENERATED_AT)
     path = write_template(request, target / template_filename(report, PERIOD, unit))
     return Made(
@@ -450,11 +445,11 @@ def test_prefilled_cover(made: dict, three_units: tuple[Unit, ...]) -> None:
     ],
 )
 def test_template_filename(report_id: str, period: str, unit: Unit | None, name: str) -> None:
-    assert template_filename(load_report(report_id), parse_period(period), unit) == name
+    assert template_filename(load_spec(report_id), parse_period(period), unit) == name
 
 
 def test_template_filename_is_plain_ascii_for_every_commune() -> None:
-    report, period = load_report("phu-luc-1"), parse_period("2024")
+    report, period = load_spec("phu-luc-1"), parse_period("2024")
     pattern = re.compile(r"phu-luc-1_2024_\d{5}_[a-z0-9]+(-[a-z0-9]+)*\.xlsx")
     bad = [
         name
@@ -520,7 +515,7 @@ def test_without_roster_unit_is_free_text(tmp_path: Path) -> None:
 
 def test_document_dates_limited_to_a_custom_data_range(tmp_path: Path) -> None:
     period = parse_period("2024", date(2023, 12, 1), date(2024, 9, 30))
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     path = write_template(TemplateRequest(report, period), tmp_path / "t.xlsx")
     wb = openpyxl.load_workbook(path)
     meta, fmap = read_meta(wb)
@@ -541,7 +536,7 @@ def test_document_dates_limited_to_a_custom_data_range(tmp_path: Path) -> None:
 
 
 def test_write_leaves_only_the_target(tmp_path: Path) -> None:
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     target = tmp_path / "sub" / "mau.xlsx"
     assert write_template(TemplateRequest(report, PERIOD), target) == target
     target.write_bytes(b"old")
@@ -551,7 +546,7 @@ def test_write_leaves_only_the_target(tmp_path: Path) -> None:
 
 
 def test_write_refuses_a_file_open_in_excel(tmp_path: Path) -> None:
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     target = tmp_path / "mau.xlsx"
     target.write_bytes(b"old")
     (tmp_path / "~$mau.xlsx").write_bytes(b"lock")
@@ -588,7 +583,7 @@ def regenerate(path: Path, target: Path) -> Path:
         date.fromisoformat(meta["period_end"]),
     )
     request = TemplateRequest(
-        load_report(meta["report_id"]),
+        load_spec(meta["report_id"]),
         period,
         generated_at=datetime.fromisoformat(meta["generated_at"]),
     )
@@ -615,7 +610,7 @@ def test_workbook_templates_cover_every_report() -> None:
 
 def test_same_request_same_bytes(tmp_path: Path) -> None:
     """What makes the golden comparison possible: output depends only on the request."""
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     request = TemplateRequest(report, parse_period("2026"), generated_at=GENERATED_AT)
     first = write_template(request, tmp_path / "a" / "phu-luc-1_2026.xlsx")
     assert_same_parts(first, regenerate(first, tmp_path / "b"))

@@ -17,10 +17,11 @@ import pytest
 from openpyxl.utils.cell import range_boundaries
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
+from mttq_xlsx.fieldmap import META_SHEET
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.reader import read_meta
-from mttq_xlsx.specs import load_report
-from mttq_xlsx.template import META_SHEET, TemplateRequest, write_template
+from mttq_xlsx.spec import load_spec
+from mttq_xlsx.template import TemplateRequest, write_template
 from tools import libreoffice
 
 pytestmark = pytest.mark.libreoffice
@@ -86,8 +87,8 @@ def field_map(path: Path) -> dict[str, tuple[str, str, str, str]]:
 
 def calamine_field_map(wb: CalamineWorkbook) -> dict[str, tuple[str, ...]]:
     """The field map as the ingest reader sees it."""
-    _meta, rows = read_meta(wb)
-    return {r.field_id: (r.form_id, r.sheet, r.cell, r.type) for r in rows}
+    _meta, fmap = read_meta(wb)
+    return {r.field_id: (r.form_id, r.sheet, r.cell, r.type) for r in fmap.rows}
 
 
 def cell_entries(fmap: dict, inputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -118,7 +119,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("lo-template")
     templates, maps, jobs, names = {}, {}, [], []
     for report_id in INPUTS:
-        request = TemplateRequest(load_report(report_id), PERIOD, generated_at=GENERATED_AT)
+        request = TemplateRequest(load_spec(report_id), PERIOD, generated_at=GENERATED_AT)
         path = write_template(request, tmp / f"{report_id}.xlsx")
         templates[report_id], maps[report_id] = path, field_map(path)
         cells = cell_entries(maps[report_id], INPUTS[report_id])
@@ -207,7 +208,7 @@ def test_field_map_survives(saved: tuple) -> None:
     # LibreOffice keeps the sheet but saves "very hidden" as plain hidden
     assert visibility[META_SHEET] in (SheetVisibleEnum.Hidden, SheetVisibleEnum.VeryHidden)
     assert calamine_field_map(wb) == fmap
-    assert list(fmap) == [f.id for f in load_report(report_id).fields]
+    assert list(fmap) == [f.id for f in load_spec(report_id).fields]
 
 
 def test_meta_rows_survive(saved: tuple) -> None:

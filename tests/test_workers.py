@@ -101,7 +101,7 @@ def test_workers_that_cannot_start_stop_the_run_instead_of_looping() -> None:
 SPAWNED_RUN = r"""
 import multiprocessing, sys
 from pathlib import Path
-from mttq_xlsx.consolidate import Options, consolidate
+from mttq_xlsx import Options, consolidate
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.workers import Limits
 

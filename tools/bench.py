@@ -1,6 +1,6 @@
 """Benchmark the consolidate path on every commune of Vietnam (issue #4).
 
-``make bench`` runs ``.venv/bin/python tools/bench.py``. It
+``make bench`` runs ``.venv/bin/python -m tools.bench`` from the repository's root. It
 
 1. builds once, and caches outside the repository (``$MTTQ_BENCH_CACHE`` or
    ``~/.cache/mttq-xlsx-bench/``), a corpus of 3,321 filled ``bieu-so-lieu`` workbooks, one per
@@ -47,15 +47,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script: make the package importable from a checkout
-    sys.path.insert(0, str(ROOT))
+from mttq_xlsx import __version__, load_spec
+from mttq_xlsx.periods import parse_period
+from mttq_xlsx.roster import Unit, all_communes, read_roster, write_roster
+from mttq_xlsx.spec import Field, Spec
 
-from mttq_xlsx import __version__  # noqa: E402
-from mttq_xlsx.periods import parse_period  # noqa: E402
-from mttq_xlsx.roster import Unit, all_communes, write_roster  # noqa: E402
-from mttq_xlsx.specs import Field, Report, load_report  # noqa: E402
-from mttq_xlsx.template import TemplateRequest, template_filename, write_template  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]  # the children run from here, so `tools` imports
 
 CORPUS_VERSION = 2  # bump when the generated figures or the file layout change
 REPORT_ID = "bieu-so-lieu"
@@ -123,7 +120,7 @@ TEXTS = (
 NAMES = ("Nguyễn Thị Hoa", "Trần Văn Minh", "Lê Thị Thu Hằng", "Phạm Quốc Bảo", "Hoàng Đức Anh")
 
 
-def unit_values(report: Report, unit: Unit) -> dict[str, Any]:
+def unit_values(report: Spec, unit: Unit) -> dict[str, Any]:
     """The figures one commune sends: deterministic per unit code, parts within their wholes.
 
     Numeric inputs get plausible values (about 5 % left blank), ratio numerators a share of
@@ -197,7 +194,7 @@ def cache_root() -> Path:
 
 
 def corpus_stamp(units: Sequence[Unit]) -> dict[str, Any]:
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     return {
         "corpus_version": CORPUS_VERSION,
         "report_id": REPORT_ID,
@@ -211,8 +208,10 @@ def corpus_stamp(units: Sequence[Unit]) -> dict[str, Any]:
 
 
 def _write_one(job: tuple[Unit, Path]) -> Path:
+    from mttq_xlsx.template import TemplateRequest, template_filename, write_template
+
     unit, folder = job
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     period = parse_period(PERIOD)
     request = TemplateRequest(
         report, period, unit=unit, generated_at=GENERATED_AT, values=unit_values(report, unit)
@@ -244,9 +243,11 @@ def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = p
     folder = root / "bieu-so-lieu"
     stamp = folder / STAMP
     wanted = corpus_stamp(units)
+    from mttq_xlsx.template import template_filename
+
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
-            report, period = load_report(REPORT_ID), parse_period(PERIOD)
+            report, period = load_spec(REPORT_ID), parse_period(PERIOD)
             files = tuple(folder / CORPUS_DIR / template_filename(report, period, u) for u in units)
             if all(p.is_file() for p in files):
                 return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units))
@@ -306,41 +307,38 @@ def floor_openpyxl(paths: Iterable[Path]) -> int:
 FLOORS = {"calamine": floor_calamine, "openpyxl": floor_openpyxl}
 
 
-# The consolidate command's steps, timed one by one in a fresh interpreter (so imports count):
-# the same calls `mttq-xlsx consolidate` makes; "workers" is the CPU the reading processes used.
-PHASES_CHILD = """
-import json, resource, sys, time
-from pathlib import Path
-marks = []
-def mark(name):
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    marks.append((name, time.perf_counter(), time.process_time(), usage.ru_utime + usage.ru_stime))
-mark("start")
-from mttq_xlsx import cli
-from mttq_xlsx.consolidate import Options, consolidate
-from mttq_xlsx.periods import parse_period
-from mttq_xlsx.roster import read_roster
-from mttq_xlsx.summary import write_summary
-mark("import the CLI")
-inbox, roster, out, period = sys.argv[1:5]
-options = Options(period=parse_period(period), roster=tuple(read_roster(Path(roster))))
-mark("read the roster")
-result = consolidate(Path(inbox), options)
-mark("read, check and combine every file")
-write_summary(result, Path(out), per_unit="auto")
-mark("write the summary")
-steps = [
-    {"step": b[0], "wall": b[1] - a[1], "cpu_main": b[2] - a[2], "cpu_workers": b[3] - a[3]}
-    for a, b in zip(marks, marks[1:])
-]
-print(json.dumps(steps))
-"""
-
-
 def phases(inbox: Path, roster: Path, out: Path) -> list[dict[str, Any]]:
     """Where the time of one consolidate run goes, measured in a fresh process."""
-    run = run_child([sys.executable, "-c", PHASES_CHILD, str(inbox), str(roster), str(out), PERIOD])
+    run = run_child([sys.executable, "-m", "tools.bench", "--phases", str(inbox), str(roster), str(out)])
     return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
+    """Child-process entry: the steps of `mttq-xlsx consolidate`, through the library API, each
+    timed; "workers" is the CPU the reading processes used. Prints the steps as JSON."""
+    import resource
+
+    marks: list[tuple[str, float, float, float]] = []
+
+    def mark(name: str) -> None:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        marks.append((name, time.perf_counter(), time.process_time(), usage.ru_utime + usage.ru_stime))
+
+    mark("start")
+    import mttq_xlsx.cli  # what the command imports, before it reads anything
+
+    mark("import the CLI")
+    units = read_roster(roster)
+    mark("read the roster")
+    result = mttq_xlsx.consolidate(inbox, roster=units, period=PERIOD)
+    mark("read, check and combine every file")
+    mttq_xlsx.write_summary(result, out, per_unit="auto")
+    mark("write the summary")
+    steps = [
+        {"step": b[0], "wall": b[1] - a[1], "cpu_main": b[2] - a[2], "cpu_workers": b[3] - a[3]}
+        for a, b in itertools.pairwise(marks)
+    ]
+    print(json.dumps(steps))
 
 
 def _floor_main(kind: str, list_file: Path) -> None:
@@ -419,7 +417,7 @@ class Run:
 def run_child(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> Run:
     start = time.perf_counter()
     proc = subprocess.Popen(
-        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env or os.environ)
+        list(cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(env or os.environ), cwd=ROOT
     )
     sampler = _TreeSampler(proc.pid)
     sampler.start()
@@ -466,7 +464,7 @@ def measure_consolidate(inbox: Path, roster: Path, out: Path, extra: Sequence[st
 def measure_floor(kind: str, paths: Sequence[Path], scratch: Path) -> Run:
     listing = scratch / f"files-{kind}-{len(paths)}.txt"
     listing.write_text("\n".join(str(p) for p in paths) + "\n", encoding="utf-8")
-    run = run_child([sys.executable, str(Path(__file__).resolve()), "--floor", kind, str(listing)])
+    run = run_child([sys.executable, "-m", "tools.bench", "--floor", kind, str(listing)])
     result = json.loads(run.stdout.strip().splitlines()[-1])
     run.seconds = result["seconds"]  # reading only: the interpreter's start is not counted
     return run
@@ -626,9 +624,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--build-only", action="store_true", help="build the corpus and stop")
     parser.add_argument("--no-phases", action="store_true", help="skip timing each step of consolidate")
     parser.add_argument("--floor", nargs=2, metavar=("KIND", "LIST"), help=argparse.SUPPRESS)
+    parser.add_argument("--phases", nargs=3, metavar=("INBOX", "ROSTER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.floor:
         _floor_main(args.floor[0], Path(args.floor[1]))
+        return 0
+    if args.phases:
+        _phases_main(*map(Path, args.phases))
         return 0
 
     root = (args.cache or cache_root()).expanduser()

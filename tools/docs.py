@@ -29,11 +29,22 @@ from click.testing import CliRunner
 # text limit. When modules are renamed, repoint these imports; nothing below names a module.
 from mttq_xlsx.checks import TEXT_LIMIT
 from mttq_xlsx.cli import main as CLI
+from mttq_xlsx.fieldmap import LISTS_SHEET
 from mttq_xlsx.layout import form_layout
-from mttq_xlsx.specs import DERIVED_TYPES, INPUT_TYPES, ROWS_PREFIX, Block, Field, Form, Rule, report_ids
-from mttq_xlsx.specs import Report as Spec
-from mttq_xlsx.specs import load_report as load_spec
-from mttq_xlsx.template import LISTS_SHEET, NUM_FORMATS, VALIDATION_TEXT
+from mttq_xlsx.spec import (
+    DERIVED_TYPES,
+    INPUT_TYPES,
+    ROWS_PREFIX,
+    Block,
+    Field,
+    Form,
+    Rule,
+    Spec,
+    load_spec,
+    report_ids,
+)
+from mttq_xlsx.style import number_format
+from mttq_xlsx.template import VALIDATION_TEXT
 
 ROOT = Path(__file__).resolve().parents[1]
 PROG = "mttq-xlsx"
@@ -203,6 +214,11 @@ def _spec_comment(name: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _format_of(type_name: str) -> str:
+    """The number format the template gives a field of this type (one without parts)."""
+    return number_format(Field(id="x", label="", type=type_name, form_id="", section_id=""), {})
+
+
 def _type_legend() -> Iterator[str]:
     missing = sorted((INPUT_TYPES | DERIVED_TYPES) - TYPE_LEGEND.keys())
     if missing:
@@ -213,7 +229,7 @@ def _type_legend() -> Iterator[str]:
         yield f"- Holds: {holds}."
         input_help = VALIDATION_TEXT.get(name)
         # a total is shown like its parts, not in a format of its own
-        shown = f"; shown as `{NUM_FORMATS[name]}`" if name in NUM_FORMATS and name != "total" else ""
+        shown = f"; shown as `{_format_of(name)}`" if name != "total" else ""
         message = ""
         if input_help:
             message = f"; input message “{input_help[0]}: {input_help[1].format(max='N')}”"

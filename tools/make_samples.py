@@ -1,6 +1,6 @@
 """Build the sample inbox of tools/sample_plan.py with real LibreOffice.
 
-Usage: python tools/make_samples.py OUTDIR      (`make samples` runs it with OUTDIR=samples)
+Usage: python -m tools.make_samples OUTDIR      (`make samples` runs it with OUTDIR=samples)
 
 Writes OUTDIR/inbox/ (cleared first), OUTDIR/don-vi.csv (the roster) and OUTDIR/README.md.
 Every unit's file starts as the pre-filled template the province sent it (write_template with a
@@ -31,18 +31,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import xlsxwriter
 
-import xlsxwriter  # noqa: E402
-
-from mttq_xlsx.reader import ReadOptions, read_submission  # noqa: E402
-from mttq_xlsx.roster import write_roster  # noqa: E402
-from mttq_xlsx.specs import load_report  # noqa: E402
-from mttq_xlsx.template import write_template  # noqa: E402
-from tools import libreoffice as lo  # noqa: E402
-from tools import sample_plan as plan  # noqa: E402
+import mttq_xlsx
+from mttq_xlsx.roster import write_roster
+from mttq_xlsx.template import write_template
+from tools import libreoffice as lo
+from tools import sample_plan as plan
 
 FOREIGN_SHEET = "Sheet1"
 
@@ -51,7 +46,7 @@ def _template(sample: plan.SampleFile, folder: Path, cache: dict[tuple[str, str]
     key = (sample.period, sample.unit_code)
     if key not in cache:
         target = folder / f"{sample.period}_{sample.unit_code}.xlsx"
-        write_template(plan.template_request(sample, load_report(plan.REPORT_ID)), target)
+        write_template(plan.template_request(sample), target)
         cache[key] = target
     return cache[key]
 
@@ -71,7 +66,7 @@ def build_jobs(inbox: Path, work: Path) -> list[tuple[plan.SampleFile, dict[str,
     for sample in plan.sample_files():
         if sample.kind in (plan.TEMPLATE, plan.TRUNCATED):
             src = _template(sample, work / "templates", templates)
-            where = plan.read_field_map(src).cells
+            where = plan.read_field_map(src)[1].cells
             cells = [
                 {"sheet": where[fid][0], "cell": where[fid][1], "value": plan.job_value(value)}
                 for fid, value in sample.values.items()
@@ -198,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     write_roster(plan.UNITS, out / "don-vi.csv")
     (out / "README.md").write_text(readme(), encoding="utf-8")
     problems = []
-    for sample in plan.template_files():
-        record, _ = read_submission(inbox / sample.path, sample.path, ReadOptions())
+    samples = plan.template_files()
+    checked = mttq_xlsx.check([inbox / s.path for s in samples])
+    for sample, record in zip(samples, checked.files, strict=True):
         if record.saved_at != sample.saved_at:
             problems.append(f"{sample.path}: saved at {record.saved_at}, planned {sample.saved_at}")
     if problems:

@@ -14,7 +14,6 @@ text even when it looks like a number) or a `date`.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -25,11 +24,14 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
+from mttq_xlsx import fieldmap
+from mttq_xlsx.fieldmap import FieldMap
+from mttq_xlsx.model import is_number
 from mttq_xlsx.numbers import parse_number
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit
-from mttq_xlsx.specs import SUMMABLE_TYPES, Report, load_report
-from mttq_xlsx.template import META_SHEET, TemplateRequest
+from mttq_xlsx.spec import SUMMABLE_TYPES, Spec, load_spec
+from mttq_xlsx.template import TemplateRequest
 
 REPORT_ID = "bieu-so-lieu"
 PERIOD = "2024-6T"
@@ -71,7 +73,7 @@ PROVINCE_REPORT: dict[str, int] = {
     "tong_don_vi_xa": 200,
 }
 
-_ = None  # a blank cell: the unit did not report the figure (not zero)
+_: None = None  # a blank cell: the unit did not report the figure (not zero)
 
 # One value per unit, in the order of UNITS:
 #            178     180     181     182     183     184     185     186     187     188    189
@@ -485,10 +487,10 @@ def period_of(sample: SampleFile) -> Period:
     return parse_period(sample.period)
 
 
-def template_request(sample: SampleFile, report: Report | None = None) -> TemplateRequest:
+def template_request(sample: SampleFile, report: Spec | None = None) -> TemplateRequest:
     """The pre-filled template the province sent to the sample's unit."""
     return TemplateRequest(
-        report=report or load_report(REPORT_ID),
+        spec=report or load_spec(REPORT_ID),
         period=period_of(sample),
         unit=unit_of(sample.unit_code),
         generated_at=GENERATED_AT,
@@ -496,36 +498,10 @@ def template_request(sample: SampleFile, report: Report | None = None) -> Templa
 
 
 # ---------------------------------------------------------------------- reading the field map
-@dataclass(frozen=True)
-class FieldMap:
-    meta: dict[str, str]
-    rows: tuple[tuple[str, ...], ...]  # (field_id, form_id, sheet, cell, type, label_cell, label)
-
-    @property
-    def cells(self) -> dict[str, tuple[str, str]]:
-        return {r[0]: (r[2], r[3]) for r in self.rows}
-
-
-def read_field_map(path: Path) -> FieldMap:
-    """The `_mttq` sheet of any workbook format (LibreOffice keeps it, as a hidden sheet)."""
-    grid = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(META_SHEET).to_python()
-    meta: dict[str, str] = {}
-    rows: list[tuple[str, ...]] = []
-    in_map = False
-    for raw in grid:
-        cells = [str(c).strip() if c is not None else "" for c in raw]
-        if not any(cells):
-            continue
-        if cells[0] == "field_id":
-            in_map = True
-        elif in_map:
-            # LibreOffice reads "_xa_" in an xlsx string (nha_van_hoa_xa_ty_le) as an escaped
-            # newline and keeps it in every format it saves; field ids are ASCII, so undo it.
-            fid = re.sub(r"[\x00-\x1f]", lambda m: f"_x{ord(m[0]):x}_", cells[0])
-            rows.append(tuple(([fid, *cells[1:]] + [""] * 7)[:7]))
-        else:
-            meta[cells[0]] = cells[1] if len(cells) > 1 else ""
-    return FieldMap(meta, tuple(rows))
+def read_field_map(path: Path) -> tuple[dict[str, str], FieldMap]:
+    """The `_mttq` keys and field map of any workbook format (LibreOffice keeps it, as a hidden sheet)."""
+    book = CalamineWorkbook.from_path(str(path))
+    return fieldmap.parse(book.get_sheet_by_name(fieldmap.META_SHEET).to_python())
 
 
 # ---------------------------------------------------------------------- what the files hold
@@ -549,11 +525,7 @@ def counted(value: Any) -> float | int | None:
     return None
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def expected_raw(sample: SampleFile, report: Report) -> dict[str, Any]:
+def expected_raw(sample: SampleFile, report: Spec) -> dict[str, Any]:
     """Every field's value as `reader.read_submission` returns it from the built file (before checks).
 
     Derived cells hold what LibreOffice calculated: a total `IF(COUNT(parts)=0,"",SUM(parts))`
@@ -575,21 +547,21 @@ def expected_raw(sample: SampleFile, report: Report) -> dict[str, Any]:
             out[f.id] = None
         elif f.type == "total":
             parts = [sample.values.get(p) for p in f.parts]
-            numbers = [p for p in parts if _is_number(p)]
+            numbers = [p for p in parts if is_number(p)]
             out[f.id] = sum(numbers) if numbers else blank
         elif f.type == "ratio":
             num, den = sample.values.get(f.numerator), sample.values.get(f.denominator)
             if num is None or den is None or den == 0:
                 out[f.id] = blank
             else:
-                assert _is_number(num) and _is_number(den), f"{f.id}: plan puts text into a ratio"
+                assert is_number(num) and is_number(den), f"{f.id}: plan puts text into a ratio"
                 out[f.id] = num / den
         else:
             raise AssertionError(f"{f.id}: the plan has no rule for type {f.type}")
     return out
 
 
-def unit_figures(sample: SampleFile, report: Report) -> dict[str, float | int | None]:
+def unit_figures(sample: SampleFile, report: Spec) -> dict[str, float | int | None]:
     """A unit's numeric figures as consolidation counts them (derived totals from their parts)."""
     out: dict[str, float | int | None] = {}
     for f in report.fields:
@@ -606,7 +578,7 @@ def unit_figures(sample: SampleFile, report: Report) -> dict[str, float | int | 
 
 def expected_totals(files: tuple[SampleFile, ...] | None = None) -> dict[str, float | int | None]:
     """Σ over the accepted files of every summable field; ratios as Σnumerator / Σdenominator."""
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     files = accepted_files() if files is None else files
     per_unit = [unit_figures(f, report) for f in files]
     totals: dict[str, float | int | None] = {}
@@ -623,7 +595,7 @@ def expected_totals(files: tuple[SampleFile, ...] | None = None) -> dict[str, fl
 
 def check_plan() -> None:
     """Raise AssertionError when the plan is inconsistent with itself or with the province report."""
-    report = load_report(REPORT_ID)
+    report = load_spec(REPORT_ID)
     index = report.field_index
     problems: list[str] = []
     for fid, column in FIGURES.items():

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mttq_xlsx import specs
+from mttq_xlsx import spec as spec_module
 from mttq_xlsx.errors import SpecError
-from mttq_xlsx.specs import Report, load_report, report_ids
+from mttq_xlsx.spec import Spec, load_spec, report_ids
 
 REPORTS = ("bieu-so-lieu", "phu-luc-1")
 COVER_FIELDS = {
@@ -191,7 +191,7 @@ NOI_DUNG_STARTS = (
 )
 
 
-def types_of(report: Report) -> dict[str, str]:
+def types_of(report: Spec) -> dict[str, str]:
     return {f.id: f.type for f in report.fields}
 
 
@@ -204,7 +204,7 @@ def test_report_ids() -> None:
 
 @pytest.mark.parametrize("report_id", REPORTS)
 def test_report_header(report_id: str) -> None:
-    report = load_report(report_id)
+    report = load_spec(report_id)
     assert report.id == report_id
     assert report.version == "1"
     assert "Toàn dân đoàn kết xây dựng nông thôn mới, đô thị văn minh" in report.title
@@ -212,7 +212,7 @@ def test_report_header(report_id: str) -> None:
 
 @pytest.mark.parametrize("report_id", REPORTS)
 def test_cover_fields(report_id: str) -> None:
-    cover = load_report(report_id).cover
+    cover = load_spec(report_id).cover
     assert (cover.id, cover.sheet) == ("thong-tin", "Thông tin")
     assert {f.id: f.type for f in cover.fields} == COVER_FIELDS
     prefill = {f.id: f.prefill for f in cover.fields if f.prefill}
@@ -228,13 +228,13 @@ def test_cover_fields(report_id: str) -> None:
     [("phu-luc-1", PHU_LUC_1_FIELDS), ("bieu-so-lieu", BIEU_SO_LIEU_FIELDS)],
 )
 def test_listed_fields_have_their_type(report_id: str, expected: dict[str, str]) -> None:
-    actual = types_of(load_report(report_id))
+    actual = types_of(load_spec(report_id))
     assert {k: actual.get(k) for k in expected} == expected
 
 
 @pytest.mark.parametrize("report_id", REPORTS)
 def test_field_ids_unique_and_snake_case(report_id: str) -> None:
-    ids = [f.id for f in load_report(report_id).fields]
+    ids = [f.id for f in load_spec(report_id).fields]
     assert len(ids) == len(set(ids))
     bad = [i for i in ids if not re.fullmatch(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?", i)]
     assert bad == []
@@ -245,7 +245,7 @@ def test_field_ids_unique_and_snake_case(report_id: str) -> None:
     [("bieu-so-lieu", BIEU_SO_LIEU_RATIOS), ("phu-luc-1", PHU_LUC_1_RATIOS)],
 )
 def test_every_ratio_with_its_parts(report_id: str, expected: dict) -> None:
-    report = load_report(report_id)
+    report = load_spec(report_id)
     ratios = {f.id: (f.numerator, f.denominator) for f in report.fields if f.type == "ratio"}
     assert ratios == expected
     index = report.field_index
@@ -261,34 +261,34 @@ def test_every_ratio_with_its_parts(report_id: str, expected: dict) -> None:
     [("bieu-so-lieu", BIEU_SO_LIEU_TOTALS), ("phu-luc-1", PHU_LUC_1_TOTALS)],
 )
 def test_every_total_with_its_parts(report_id: str, expected: dict) -> None:
-    report = load_report(report_id)
+    report = load_spec(report_id)
     assert {f.id: f.parts for f in report.fields if f.type == "total"} == expected
 
 
 def test_kp_tong_parts_are_amounts_in_trieu_dong() -> None:
-    index = load_report("bieu-so-lieu").field_index
+    index = load_spec("bieu-so-lieu").field_index
     assert index["kp_tong"].unit == "triệu đồng"
     assert {(index[p].type, index[p].unit) for p in index["kp_tong"].parts} == {("amount", "triệu đồng")}
 
 
 @pytest.mark.parametrize("report_id", REPORTS)
 def test_amounts_carry_a_unit(report_id: str) -> None:
-    units = {f.id: f.unit for f in load_report(report_id).fields if f.type == "amount"}
+    units = {f.id: f.unit for f in load_spec(report_id).fields if f.type == "amount"}
     assert units
     assert {u for u in units.values()} <= {"m²", "triệu đồng", "ngày"}
 
 
 def test_amount_units_as_in_reference() -> None:
-    index = load_report("bieu-so-lieu").field_index
+    index = load_spec("bieu-so-lieu").field_index
     assert index["ntm_dat_hien_m2"].unit == "m²"
     assert index["ntm_ngay_cong"].unit == "ngày"
     assert index["ntm_tri_gia_ngay_cong"].unit == "triệu đồng"
-    plc = load_report("phu-luc-1").field_index
+    plc = load_spec("phu-luc-1").field_index
     assert (plc["dat_hien_m2"].unit, plc["ngay_cong"].unit) == ("m²", "ngày")
 
 
 def test_bieu_4_expansions_in_order() -> None:
-    form = next(f for f in load_report("phu-luc-1").forms if f.id == "bieu-4")
+    form = next(f for f in load_spec("phu-luc-1").forms if f.id == "bieu-4")
     assert [(f.id, f.type) for f in form.fields] == BIEU_4_FIELDS
     grid = form.sections[0].blocks[0]
     assert grid.kind == "grid"
@@ -302,7 +302,7 @@ def test_bieu_4_expansions_in_order() -> None:
 
 
 def test_bieu_5_expansions_for_all_categories() -> None:
-    form = next(f for f in load_report("phu-luc-1").forms if f.id == "bieu-5")
+    form = next(f for f in load_spec("phu-luc-1").forms if f.id == "bieu-5")
     expected = [
         (f"{k}_{c}", "ratio" if c == "ty_le" else "count")
         for k in SATISFACTION_CATEGORIES
@@ -342,7 +342,7 @@ def test_bieu_5_expansions_for_all_categories() -> None:
     ],
 )
 def test_tables(table_id: str, rows: int, columns: list, required: tuple) -> None:
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     (block,) = [b for s in report.sections for b in s.blocks if b.table_id == table_id]
     assert (block.kind, block.rows) == ("table", rows)
     assert [(c.id, c.type, c.list_name) for c in block.columns] == [
@@ -353,13 +353,13 @@ def test_tables(table_id: str, rows: int, columns: list, required: tuple) -> Non
 
 
 def test_document_date_must_fall_in_the_period() -> None:
-    index = load_report("phu-luc-1").field_index
+    index = load_spec("phu-luc-1").field_index
     assert index["van_ban.ngay_ban_hanh"].in_period is True
     assert index["ngay_lap"].in_period is False
 
 
 def test_tallies_count_rows_per_group() -> None:
-    index = load_report("phu-luc-1").field_index
+    index = load_spec("phu-luc-1").field_index
     tallies = {f.id: (f.of, f.match) for f in index.values() if f.type == "tally"}
     assert tallies == {
         "so_van_ban_cap_uy": ("van_ban.nhom", NHOM_VAN_BAN[0]),
@@ -369,7 +369,7 @@ def test_tallies_count_rows_per_group() -> None:
 
 
 def test_lists() -> None:
-    lists = load_report("phu-luc-1").lists
+    lists = load_spec("phu-luc-1").lists
     assert set(lists) == {"nhom_van_ban", "loai_van_ban", "noi_dung"}
     assert lists["nhom_van_ban"] == NHOM_VAN_BAN
     assert lists["loai_van_ban"] == LOAI_VAN_BAN
@@ -377,11 +377,11 @@ def test_lists() -> None:
     for item, start in zip(lists["noi_dung"], NOI_DUNG_STARTS, strict=True):
         assert item.startswith(start)
     assert lists["noi_dung"][4].endswith("góp phần xây dựng hệ thống chính trị cơ sở trong sạch vững mạnh")
-    assert load_report("bieu-so-lieu").lists == {}
+    assert load_spec("bieu-so-lieu").lists == {}
 
 
 def test_sections_of_bieu_so_lieu() -> None:
-    report = load_report("bieu-so-lieu")
+    report = load_spec("bieu-so-lieu")
     assert [(f.id, f.sheet) for f in report.forms] == [("so-lieu", "Số liệu")]
     assert [s.id for s in report.sections] == ["I", "II.1", "II.2", "II.3", "II.4", "II.5"]
     assert report.sections[0].title == "I. Số liệu chung"
@@ -403,15 +403,13 @@ def test_sections_of_bieu_so_lieu() -> None:
 
 
 def test_forms_of_phu_luc_1() -> None:
-    report = load_report("phu-luc-1")
+    report = load_spec("phu-luc-1")
     assert [(f.id, f.sheet) for f in report.forms] == [(f"bieu-{i}", f"Biểu {i}") for i in range(1, 6)]
     assert [(s.id, s.short) for s in report.sections] == [(f"bieu-{i}", f"Biểu {i}") for i in range(1, 6)]
 
 
 def rules_of(report_id: str, form_id: str) -> set[tuple]:
-    return {
-        (r.kind, r.left, r.right, r.severity) for r in load_report(report_id).rules if r.form_id == form_id
-    }
+    return {(r.kind, r.left, r.right, r.severity) for r in load_spec(report_id).rules if r.form_id == form_id}
 
 
 def test_rules_bieu_5() -> None:
@@ -434,7 +432,7 @@ def test_rules_bieu_1_and_2() -> None:
 
 
 def test_invalid_ballots_warning_has_a_hint() -> None:
-    rules = [r for r in load_report("phu-luc-1").rules if r.kind == "ge" and r.form_id == "bieu-5"]
+    rules = [r for r in load_spec("phu-luc-1").rules if r.kind == "ge" and r.form_id == "bieu-5"]
     hinted = [r for r in rules if r.right.endswith("_so_phieu")]
     assert len(hinted) == 7
     assert {r.hint for r in hinted} == {"có thể có phiếu không hợp lệ; nếu không, hãy kiểm tra lại số liệu"}
@@ -445,14 +443,14 @@ def test_invalid_ballots_warning_has_a_hint() -> None:
 
 @pytest.fixture
 def fresh_cache() -> Iterator[None]:
-    load_report.cache_clear()
+    load_spec.cache_clear()
     yield
-    load_report.cache_clear()
+    load_spec.cache_clear()
 
 
 def patch_spec(monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[dict[str, Any]], None]) -> None:
     """Make `_read_toml(name)` return the real spec with `change` applied to a copy."""
-    real = specs._read_toml
+    real = spec_module._read_toml
 
     def fake(file_name: str) -> dict[str, Any]:
         data = copy.deepcopy(real(file_name))
@@ -460,7 +458,7 @@ def patch_spec(monkeypatch: pytest.MonkeyPatch, name: str, change: Callable[[dic
             change(data)
         return data
 
-    monkeypatch.setattr(specs, "_read_toml", fake)
+    monkeypatch.setattr(spec_module, "_read_toml", fake)
 
 
 def first_fields(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -542,7 +540,7 @@ def test_malformed_spec_raises(
 ) -> None:
     patch_spec(monkeypatch, "bieu-so-lieu.toml", change)
     with pytest.raises(SpecError) as info:
-        load_report("bieu-so-lieu")
+        load_spec("bieu-so-lieu")
     assert message in str(info.value)
 
 
@@ -550,7 +548,7 @@ def test_malformed_spec_raises(
 def test_malformed_spec_message_names_the_report(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_spec(monkeypatch, "bieu-so-lieu.toml", _duplicate_id)
     with pytest.raises(SpecError, match=r"^Đặc tả bieu-so-lieu có lỗi: .*\.$"):
-        load_report("bieu-so-lieu")
+        load_spec("bieu-so-lieu")
 
 
 @pytest.mark.usefixtures("fresh_cache")
@@ -560,7 +558,7 @@ def test_column_set_rule_to_missing_field(monkeypatch: pytest.MonkeyPatch) -> No
 
     patch_spec(monkeypatch, "phu-luc-1.toml", change)
     with pytest.raises(SpecError, match="tham chiếu “huyen_ntm_so_phieu_x” không tồn tại"):
-        load_report("phu-luc-1")
+        load_spec("phu-luc-1")
 
 
 @pytest.mark.usefixtures("fresh_cache")
@@ -570,7 +568,7 @@ def test_cover_spec_checked_too(monkeypatch: pytest.MonkeyPatch) -> None:
 
     patch_spec(monkeypatch, "_cover.toml", change)
     with pytest.raises(SpecError, match="trường don_vi: kiểu “name” không hợp lệ"):
-        load_report("phu-luc-1")
+        load_spec("phu-luc-1")
 
 
 @pytest.mark.usefixtures("fresh_cache")
@@ -579,16 +577,16 @@ def test_broken_toml_names_the_file(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     folder.mkdir()
     (folder / "_cover.toml").write_text('id = "thong-tin"\n', encoding="utf-8")
     (folder / "hong.toml").write_text('report_id = "hong"\ntitle = "thiếu ngoặc\n', encoding="utf-8")
-    monkeypatch.setattr(specs, "resources", SimpleNamespace(files=lambda _pkg: tmp_path))
+    monkeypatch.setattr(spec_module, "resources", SimpleNamespace(files=lambda _pkg: tmp_path))
     assert report_ids() == ["hong"]
     with pytest.raises(SpecError, match=r"^Tệp đặc tả hong\.toml sai cú pháp TOML: "):
-        load_report("hong")
+        load_spec("hong")
 
 
 @pytest.mark.usefixtures("fresh_cache")
 def test_unknown_report() -> None:
     with pytest.raises(SpecError) as info:
-        load_report("phu-luc-9")
+        load_spec("phu-luc-9")
     assert str(info.value) == ("Không có báo cáo “phu-luc-9”. Các báo cáo hiện có: bieu-so-lieu, phu-luc-1.")
 
 
@@ -596,6 +594,6 @@ def test_unknown_report() -> None:
 def test_a_failed_load_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     patch_spec(monkeypatch, "bieu-so-lieu.toml", _duplicate_id)
     with pytest.raises(SpecError):
-        load_report("bieu-so-lieu")
+        load_spec("bieu-so-lieu")
     monkeypatch.undo()
-    assert load_report("bieu-so-lieu").field_index["hoa_giai_ty_le"].type == "ratio"
+    assert load_spec("bieu-so-lieu").field_index["hoa_giai_ty_le"].type == "ratio"

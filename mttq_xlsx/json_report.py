@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .model import Consolidation
+from .consolidation import Consolidation
+from .model import plain
 from .output import atomic_path
 
 SCHEMA = "mttq-xlsx/report/1"
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def report_dict(result: Consolidation) -> dict[str, Any]:
+def json_report_dict(result: Consolidation) -> dict[str, Any]:
+    """The JSON report of `result` as plain data: files, issues, totals, units, completeness."""
     units: dict[str, dict[str, dict[str, Any]]] = {}
     for sub in result.submissions:
-        units.setdefault(sub.unit_code, {})[sub.report_id] = {k: _plain(v) for k, v in sub.values.items()}
+        units.setdefault(sub.unit_code, {})[sub.report_id] = {k: plain(v) for k, v in sub.values.items()}
     return {
         "schema": SCHEMA,
         "period": result.period.id,
@@ -36,7 +29,10 @@ def report_dict(result: Consolidation) -> dict[str, Any]:
     }
 
 
-def write_report(result: Consolidation, target: Path) -> Path:
+def write_json_report(result: Consolidation, target: Path) -> Path:
+    """Write the JSON report of `result` to `target` atomically and return `target`."""
     with atomic_path(target) as tmp:
-        tmp.write_text(json.dumps(report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(json_report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     return target

@@ -1,4 +1,6 @@
-"""Turn an inbox of filled workbooks into one Consolidation: files, issues, units, totals."""
+"""Read an inbox of filled workbooks into one Consolidation: every file read in capped worker
+processes, checked, its unit identified; of a unit's submissions of a report the newest wins;
+late ones are marked. What the summary shows is computed from the result in consolidation.py."""
 
 from __future__ import annotations
 
@@ -6,42 +8,44 @@ import contextlib
 import hashlib
 import os
 import traceback
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from . import intake
+from . import fieldmap, intake
 from .checks import check_submission
-from .intake import Entry
-from .model import (
+from .codes import (
     ERROR,
     IGNORED,
+    IGNORED_REASON,
     REJECTED,
     REJECTION_CODES,
     SUPERSEDED,
+    SUPERSEDED_REASON,
     WARNING,
-    Completeness,
-    Consolidation,
-    FileRecord,
-    Issue,
-    Submission,
 )
+from .consolidation import Consolidation
+from .container import SAVE_AGAIN, damaged, said
+from .errors import Rejected
+from .intake import Entry
+from .model import FileRecord, Issue, Submission
 from .output import reason
-from .periods import Period, parse_period
-from .reader import SAVE_AGAIN, VIETNAM, ReadOptions, Rejected, damaged, read_bytes, said
-from .roster import Unit, clean_text, strip_diacritics
-from .specs import SUMMABLE_TYPES, load_report, report_ids
+from .periods import VIETNAM, Period, parse_period
+from .reader import ReadOptions, read_bytes
+from .roster import Unit, clean_text, name_key
+from .spec import load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
 
 BATCH_LIMIT = 64  # files per batch sent to a worker: small enough that the workers finish together
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
 @dataclass(frozen=True)
 class Options:
+    """How to read a run's files: the settings of `mttq_xlsx.consolidate` and `check`."""
+
     period: Period | None = None  # None: take each file's own period (for `check`)
     roster: tuple[Unit, ...] = ()
     deadline: date | None = None
@@ -73,7 +77,7 @@ class _Lookups:
         if self._by_name is None:
             self._by_name = {}
             for u in self.roster:
-                self._by_name.setdefault(_name_key(u.name), []).append(u)
+                self._by_name.setdefault(name_key(u.name), []).append(u)
         return self._by_name.get(key, [])
 
 
@@ -81,7 +85,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
     record = FileRecord(path=entry.shown, sha256="", source=entry.source)  # the hash once read
     if entry.ignored:
-        record.sha256, record.status, record.reason = entry.digest(), IGNORED, "not_a_report"
+        record.sha256, record.status, record.reason = entry.digest(), IGNORED, IGNORED_REASON
         record.message = entry.ignored
         return _Outcome(record)
     if entry.rejected:
@@ -104,7 +108,11 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
         return _reject(record, rejected.code, rejected.message, rejected.detail)
     if sub.report_id not in lookups.reports:
         return _reject(record, "unknown_report", f"Báo cáo “{sub.report_id}” không có trong phiên bản này.")
-    report = load_report(sub.report_id)
+    spec = load_spec(sub.report_id)
+    try:
+        fieldmap.check_version(sub.meta, spec)
+    except Rejected as exc:
+        return _reject(record, exc.code, exc.message)
     try:
         own = parse_period(sub.period, _day(sub.meta.get("period_start")), _day(sub.meta.get("period_end")))
     except Exception:
@@ -118,7 +126,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
             f"({period.id}) đang tổng hợp.",
         )
     sub.unit_code, sub.unit_name = clean_text(sub.unit_code), clean_text(sub.unit_name)
-    _identify_unit(sub, report.cover.fields, lookups)
+    _identify_unit(sub, spec.cover.fields, lookups)
     record.unit_code, record.unit_name = sub.unit_code, sub.unit_name
     if options.roster and options.strict_roster and sub.unit_code not in lookups.by_code:
         return _reject(
@@ -133,7 +141,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
             "unknown_unit",
             "Tệp chưa ghi đơn vị báo cáo (trang Thông tin). Hãy chọn tên đơn vị rồi gửi lại.",
         )
-    check_submission(sub, report, period)
+    check_submission(sub, spec, period)
     return _Outcome(record, sub, sub.issues)
 
 
@@ -151,10 +159,6 @@ def _day(text: str | None) -> date | None:
         return None
 
 
-def _name_key(name: str) -> str:
-    return " ".join(strip_diacritics(unicodedata.normalize("NFC", name)).lower().split())
-
-
 def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -> None:
     """A pre-filled workbook names its unit in `_mttq`; a generic one on its cover sheet."""
     by_prefill = {f.prefill: f.id for f in cover_fields if f.prefill}
@@ -169,7 +173,7 @@ def _identify_unit(sub: Submission, cover_fields: Iterable, lookups: _Lookups) -
         sub.unit_name = sub.unit_name or by_code[sub.unit_code].name
         return
     if sub.unit_name:
-        key = _name_key(sub.unit_name)
+        key = name_key(sub.unit_name)
         matches = lookups.named(key)
         if len(matches) == 1:
             sub.unit_code, sub.unit_name = matches[0].code, matches[0].name
@@ -226,7 +230,7 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
         setup_args=(options,),
         batch_size=max(1, min(BATCH_LIMIT, len(entries) // (workers * 8))),
     )
-    for index, outcome in done:
+    for n, (index, outcome) in enumerate(done, 1):
         if isinstance(outcome, Failed):
             entry = entries[index]
             # a member that killed its worker is not inflated again here, outside the caps
@@ -235,7 +239,7 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
             outcome = _reject(record, *_failure(outcome, options.limits))
         outcomes[index] = outcome
         if progress:
-            progress(1)
+            progress(n, len(entries))
     return outcomes  # type: ignore[return-value]  # every index was filled
 
 
@@ -291,24 +295,24 @@ def collect(inbox: Path, options: Options) -> list[Entry]:
     return _expand(intake.walk(inbox), options)
 
 
-def consolidate(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
-    """Read every file under `inbox` and consolidate; the inbox is only read."""
-    return consolidate_entries(collect(inbox, options), options, progress)
+def read_inbox(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
+    """Read every file under `inbox`; the inbox is only read."""
+    return read_entries(collect(inbox, options), options, progress, inbox)
 
 
-def consolidate_entries(
-    entries: list[Entry], options: Options, progress: Progress | None = None
+def read_entries(
+    entries: list[Entry], options: Options, progress: Progress | None = None, inbox: Path | None = None
 ) -> Consolidation:
-    """Read and consolidate what `collect` found; `progress(1)` after each entry."""
-    return _combine(_read_all(entries, options, progress), options)
+    """Read what `collect` (or another intake) found; `progress(done, total)` after each entry."""
+    return _combine(_read_all(entries, options, progress), options, inbox)
 
 
-def check_files(paths: list[Path], options: Options) -> Consolidation:
+def read_files(paths: list[Path], options: Options) -> Consolidation:
     """Read and check single workbooks (or zips of them), as a unit does before sending."""
-    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options)
+    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options, None)
 
 
-def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
+def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> Consolidation:
     accepted = [o for o in outcomes if o.submission is not None]
     newest: dict[tuple[str, str], _Outcome] = {}
     for o in accepted:
@@ -321,11 +325,9 @@ def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
         assert sub is not None
         winner = newest[(sub.report_id, sub.unit_code)]
         if winner is not o:
-            o.record.status, o.record.reason = SUPERSEDED, "duplicate_superseded"
+            o.record.status, o.record.reason = SUPERSEDED, SUPERSEDED_REASON
             o.record.message = f"Đơn vị đã gửi bản mới hơn: {winner.record.path}."
-            o.issues = [
-                Issue(WARNING, o.record.path, "duplicate_superseded", o.record.message, sub.unit_code)
-            ]
+            o.issues = [Issue(WARNING, o.record.path, SUPERSEDED_REASON, o.record.message, sub.unit_code)]
     if options.deadline:
         limit = _deadline_end(options.deadline)
         for o in newest.values():
@@ -333,18 +335,14 @@ def _combine(outcomes: list[_Outcome], options: Options) -> Consolidation:
     winners = sorted(newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code))  # type: ignore[union-attr]
     submissions = [o.submission for o in winners if o.submission]
     issues = [i for o in outcomes for i in o.issues]
-    period = options.period or _single_period(submissions)
-    totals, reported = _totals(submissions)
     return Consolidation(
-        period=period,
+        period=options.period or _single_period(submissions),
         files=[o.record for o in outcomes],
         issues=issues,
         submissions=submissions,
         roster=list(options.roster),
-        totals=totals,
-        reported=reported,
-        completeness=_completeness(options.roster, submissions),
         deadline=options.deadline,
+        inbox=inbox,
     )
 
 
@@ -356,43 +354,3 @@ def _saved(o: _Outcome) -> tuple[datetime, str]:
 def _single_period(submissions: list[Submission]) -> Period:
     periods = sorted({s.period for s in submissions})
     return parse_period(periods[-1] if periods else str(date.today().year))
-
-
-def _totals(submissions: list[Submission]) -> tuple[dict[str, dict], dict[str, dict]]:
-    totals: dict[str, dict[str, float | int | None]] = {}
-    reported: dict[str, dict[str, int]] = {}
-    for report_id in sorted({s.report_id for s in submissions}):
-        report = load_report(report_id)
-        subs = [s for s in submissions if s.report_id == report_id]
-        sums: dict[str, float | int | None] = {}
-        counts: dict[str, int] = {}
-        for f in report.fields:
-            if not f.is_numeric or f.table:
-                continue
-            values = [v for s in subs if _is_number(v := s.values.get(f.id))]
-            counts[f.id] = len(values)
-            if f.type in SUMMABLE_TYPES:
-                total = sum(values) if values else None  # type: ignore[arg-type]
-                sums[f.id] = round(total, 9) if isinstance(total, float) else total
-        for f in report.fields:
-            if f.type == "ratio":
-                num, den = sums.get(f.numerator), sums.get(f.denominator)
-                sums[f.id] = num / den if num is not None and den else None
-        totals[report_id], reported[report_id] = sums, counts
-    return totals, reported
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _completeness(roster: tuple[Unit, ...], submissions: list[Submission]) -> Completeness:
-    received = {s.unit_code for s in submissions}
-    late = sorted({s.unit_code for s in submissions if s.file.late})
-    expected = [u.code for u in roster]
-    return Completeness(
-        expected=len(expected),
-        received=len(received & set(expected)) if roster else len(received),
-        missing=[c for c in expected if c not in received],
-        late=late,
-    )

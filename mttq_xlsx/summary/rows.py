@@ -20,7 +20,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import Worksheet
 
-from .template import FONT
+from ..style import FONT
 
 __all__ = ["COMMENT_OPTIONS", "FAST_ROWS", "Cell", "Link", "write_cells"]
 

@@ -115,7 +115,7 @@ class Form:
 
 
 @dataclass(frozen=True)
-class Report:
+class Spec:
     id: str
     version: str
     title: str
@@ -155,7 +155,7 @@ def report_ids() -> list[str]:
 
 
 @cache
-def load_report(report_id: str) -> Report:
+def load_spec(report_id: str) -> Spec:
     """The report spec with every field expanded; raises SpecError when it is malformed."""
     if report_id not in report_ids():
         raise SpecError(f"Không có báo cáo “{report_id}”. Các báo cáo hiện có: {', '.join(report_ids())}.")
@@ -165,7 +165,7 @@ def load_report(report_id: str) -> Report:
     column_sets = data.get("column_sets", {})
     set_checks = data.get("column_set_checks", {})
     forms = tuple(_form(f, column_sets, set_checks) for f in data["forms"])
-    report = Report(
+    spec = Spec(
         id=data["report_id"],
         version=str(data["spec_version"]),
         title=data["title"],
@@ -174,8 +174,8 @@ def load_report(report_id: str) -> Report:
         forms=forms,
         lists=lists,
     )
-    _validate(report)
-    return report
+    _validate(spec)
+    return spec
 
 
 def _read_toml(name: str) -> dict[str, Any]:
@@ -304,11 +304,11 @@ def _form(raw: dict[str, Any], column_sets: dict[str, Any], set_checks: dict[str
     return Form(form_id, raw["sheet"], raw["title"], raw.get("note", ""), tuple(sections), tuple(rules))
 
 
-def _validate(report: Report) -> None:
+def _validate(spec: Spec) -> None:
     """Catch spec mistakes at load time instead of in a user's workbook."""
     seen: set[str] = set()
     problems: list[str] = []
-    for f in report.fields:
+    for f in spec.fields:
         base = f.id.split(".", 1)[-1]
         if not _ID.match(base):
             problems.append(f"mã trường “{f.id}” không hợp lệ")
@@ -317,24 +317,24 @@ def _validate(report: Report) -> None:
         seen.add(f.id)
         if f.type not in INPUT_TYPES | DERIVED_TYPES:
             problems.append(f"trường {f.id}: kiểu “{f.type}” không hợp lệ")
-        if f.list_name and f.list_name not in report.lists:
+        if f.list_name and f.list_name not in spec.lists:
             problems.append(f"trường {f.id}: không có danh sách “{f.list_name}”")
-    index = report.field_index
-    for f in report.fields:
+    index = spec.field_index
+    for f in spec.fields:
         refs = [*f.parts, f.numerator, f.denominator, f.of]
         problems += [f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index]
         if f.type == "ratio" and not (f.numerator and f.denominator):
             problems.append(f"trường {f.id}: tỷ lệ cần tử số và mẫu số")
-    tables = {b.table_id for s in report.sections for b in s.blocks if b.kind == "table"}
-    for rule in report.rules:
+    tables = {b.table_id for s in spec.sections for b in s.blocks if b.kind == "table"}
+    for rule in spec.rules:
         if rule.kind not in RULE_KINDS:
             problems.append(f"kiểm tra “{rule.kind}” không hợp lệ")
         for ref in (*rule.left, rule.right):
             ok = ref.removeprefix(ROWS_PREFIX) in tables if ref.startswith(ROWS_PREFIX) else ref in index
             if not ok:
                 problems.append(f"kiểm tra {rule.kind}: tham chiếu “{ref}” không tồn tại")
-    sheets = [f.sheet for f in report.all_forms]
+    sheets = [f.sheet for f in spec.all_forms]
     if len(set(sheets)) != len(sheets):
         problems.append("tên trang tính bị trùng")
     if problems:
-        raise SpecError(f"Đặc tả {report.id} có lỗi: " + "; ".join(problems) + ".")
+        raise SpecError(f"Đặc tả {spec.id} có lỗi: " + "; ".join(problems) + ".")

@@ -1,0 +1,342 @@
+"""A workbook file as a container, before any spreadsheet library reads it: a zip (xlsx, xlsm, xlsb,
+ods) or an OLE file (xls). Here are the guards that run first (size, zip bombs, cell-area bombs,
+formats that are not read), the decryption of password-protected files, and the time the workbook
+was last saved. Whatever makes a file unusable is raised as `Rejected` with a stable code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import zipfile
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
+
+from . import encryption, formats, rawcells
+from .errors import Rejected
+from .numbers import format_number
+from .periods import VIETNAM
+
+# what is read as a workbook, in the order users are told; whatever program saved it
+SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once inflated
+MAX_COMPRESSION_RATIO = 200
+MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+
+
+# what to do with a file that no longer opens as it should
+SAVE_AGAIN = (
+    "Hãy mở thử tệp bằng Excel hoặc LibreOffice: nếu mở được, lưu lại thành .xlsx (Tệp ▸ Lưu thành…) "
+    "rồi gửi lại; nếu không, đề nghị đơn vị gửi lại tệp."
+)
+NO_PASSWORD = (
+    "Tệp có mật khẩu. Hãy đề nghị đơn vị gửi lại tệp không đặt mật khẩu, hoặc chạy lại với --password."
+)
+# the likely cause of a reading library's error -> words of its type and text (lower case), in order
+_DAMAGE = {
+    "phần nén bên trong tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong)": (
+        "zip",
+        "deflate",
+        "decompress",
+        "checksum",
+        "crc",
+        "declared uncompressed size",
+        "fill whole buffer",
+    ),
+    "dữ liệu bên trong tệp bị hỏng": ("xml", "ill-formed", "decode"),
+    "cấu trúc bên trong của tệp .xls bị hỏng": ("cfb",),
+    "không nhận ra được nội dung bảng tính bên trong tệp": ("cannot detect file format",),
+}
+
+
+def said(exc: BaseException) -> str:
+    """What an exception says, as a report's `detail`."""
+    return f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def damaged(exc: BaseException, sheet: str = "") -> Rejected:
+    """A file (or one of its sheets) that a reading library gave up on: the likely cause in
+    Vietnamese, what to do, and the library's own words as the detail."""
+    words = said(exc).lower()
+    cause = next(
+        (cause for cause, known in _DAMAGE.items() if any(word in words for word in known)),
+        "bộ đọc bảng tính không đọc được tệp",
+    )
+    where = f"Trang tính “{sheet}” của tệp" if sheet else "Tệp"
+    return Rejected("corrupt_file", f"{where} bị hỏng: {cause}. {SAVE_AGAIN}", said(exc))
+
+
+def modified_at(path: Path) -> datetime:
+    """A file's modification time: when a workbook has no saved time of its own."""
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def decrypted(data: bytes, kind: str, password: str | None) -> bytes:
+    """The workbook without its encryption: with Excel's built-in password first (a workbook only
+    protected against changes opens without asking), then with --password."""
+    passwords = [] if kind == encryption.ODS else [encryption.EXCEL_DEFAULT_PASSWORD]
+    if password is not None:
+        passwords.append(password)
+    refused = ""
+    for given in passwords:
+        try:
+            return encryption.decrypt(data, kind, given, MAX_UNCOMPRESSED)
+        except encryption.WrongPassword as exc:
+            refused = said(exc)
+        except encryption.Unsupported as exc:
+            raise Rejected(
+                "password_protected",
+                "Tệp có mật khẩu, đặt theo cách mã hóa mà chương trình chưa mở được. Hãy đề nghị đơn vị "
+                "gửi lại tệp không đặt mật khẩu.",
+                said(exc),
+            ) from exc
+        except Exception as exc:  # a damaged file: msoffcrypto, zipfile and the XML parser raise many types
+            if password is None:  # whether a password would open it cannot be known
+                raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
+            raise damaged(exc) from exc
+    if password is None:
+        raise Rejected("password_protected", NO_PASSWORD)
+    raise Rejected(
+        "password_protected",
+        "Mật khẩu đã cho (--password) không mở được tệp. Hãy hỏi lại đơn vị mật khẩu đúng, hoặc đề nghị "
+        "gửi lại tệp không đặt mật khẩu.",
+        refused,
+    )
+
+
+class Container:
+    """The file's container, read once: a zip's directory (`error` is what opening it raised, if
+    anything), or an OLE file's summary information and BIFF Workbook stream (empty if damaged);
+    and how it is encrypted (an `encryption` kind, '' when it is not)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.zip: zipfile.ZipFile | None = None
+        self.error: Exception | None = None
+        self.summary = b""
+        self.workbook = b""
+        self.encrypted = ""
+        # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
+        self.error_cells: rawcells.ErrorCells = {}
+        if data.startswith(ZIP_MAGIC):
+            try:
+                self.zip = zipfile.ZipFile(io.BytesIO(data))
+            except Exception as exc:  # raised again where the size check reads the directory
+                self.error = exc
+            else:
+                self.encrypted = encryption.ODS if self._encrypted_ods() else ""
+        elif data.startswith(OLE_MAGIC):
+            import olefile
+
+            with contextlib.suppress(Exception), olefile.OleFileIO(io.BytesIO(data)) as ole:
+                if ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage"):  # xlsx, xlsm, xlsb
+                    self.encrypted = encryption.OOXML
+                    return
+                if ole.exists("\x05SummaryInformation"):
+                    self.summary = ole.openstream("\x05SummaryInformation").read(1 << 16)
+                stream = next((s for s in ("Workbook", "Book") if ole.exists(s)), "")  # BIFF8, BIFF5
+                if stream:
+                    self.workbook = ole.openstream(stream).read()
+                    self.encrypted = encryption.XLS if rawcells.xls_encrypted(self.workbook) else ""
+
+    def _encrypted_ods(self) -> bool:
+        assert self.zip is not None
+        try:
+            info = self.zip.getinfo(encryption.ODS_MANIFEST)
+            with self.zip.open(info) as manifest:
+                return encryption.ods_encrypted(manifest.read(1 << 20))
+        except Exception:  # no manifest (not an ods), or a damaged one: the zip checks say so
+            return False
+
+
+def _check_zip(container: Container) -> None:
+    if container.error is not None:  # zipfile raises many types for a damaged directory
+        raise Rejected(
+            "corrupt_file",
+            "Tệp bị hỏng hoặc không đầy đủ (có thể do tải về chưa xong).",
+            said(container.error),
+        ) from container.error
+    assert container.zip is not None
+    infos = container.zip.infolist()
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNCOMPRESSED:
+        raise Rejected(
+            "file_too_large",
+            f"Tệp giải nén ra {total / 1e6:.0f} MB, vượt giới hạn {MAX_UNCOMPRESSED / 1e6:.0f} MB "
+            "của một biểu báo cáo; tệp không được đọc.",
+        )
+    for i in infos:
+        ratio = i.file_size / i.compress_size if i.compress_size else 0
+        if ratio > MAX_COMPRESSION_RATIO and i.file_size > 1 << 20:
+            raise Rejected(
+                "file_too_large",
+                f"Phần “{i.filename}” của tệp nén chặt bất thường (giải nén gấp "
+                f"{ratio:.0f} lần, giới hạn {MAX_COMPRESSION_RATIO} lần): có thể là "
+                "tệp độc hại; tệp không được đọc.",
+            )
+
+
+def too_many_cells(cells: int, sheet: str) -> str:
+    return (
+        f"Trang tính “{sheet}” có vùng dữ liệu {format_number(cells)} ô, vượt giới hạn "
+        f"{format_number(MAX_CELLS)} ô của một biểu báo cáo (có thể có ô bị gõ nhầm ở rất xa); "
+        "tệp không được đọc."
+    )
+
+
+def _check_cell_area(container: Container) -> None:
+    """Refuse a workbook whose sheets span more cells than a report can have, before calamine
+    allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB), and
+    note the cells holding an error value. xlsx: the worksheet parts; ods: content.xml."""
+    assert container.zip is not None
+    errors: rawcells.ErrorCells = {}  # by xlsx worksheet part until the parts' sheet names are known
+    for info in container.zip.infolist():
+        if info.filename == "content.xml":
+            _take(rawcells.scan_ods(_read_part(container, info), MAX_CELLS), container)
+        elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            area, cells = rawcells.xlsx_sheet(_read_part(container, info), MAX_CELLS)
+            if area > MAX_CELLS:
+                sheet = _sheet_names(container).get(info.filename, info.filename)
+                raise Rejected("file_too_large", too_many_cells(area, sheet))
+            if cells:
+                errors[info.filename] = cells
+    if errors:
+        names = _sheet_names(container)
+        container.error_cells = {names[part]: cells for part, cells in errors.items() if part in names}
+
+
+def _read_part(container: Container, info: zipfile.ZipInfo) -> bytes:
+    assert container.zip is not None
+    try:
+        with container.zip.open(info) as part:
+            xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
+        raise damaged(exc) from exc
+    if len(xml) > MAX_UNCOMPRESSED:
+        raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
+    return xml
+
+
+def _take(found: rawcells.RawCells, container: Container) -> None:
+    """Refuse what a raw scan found too large; keep the error cells it found."""
+    if found.damaged:
+        raise Rejected(
+            "corrupt_file",
+            f"Tệp bị hỏng: kích thước ghi trong trang tính “{min(found.damaged)}” không hợp lệ; "
+            "tệp không được đọc. Hãy mở tệp, lưu lại rồi gửi lại.",
+        )
+    if found.too_large:
+        sheet, cells = next(iter(found.too_large.items()))
+        raise Rejected("file_too_large", too_many_cells(cells, sheet))
+    container.error_cells = found.errors
+
+
+def _sheet_names(container: Container) -> dict[str, str]:
+    """Worksheet part -> sheet name of an xlsx, from xl/workbook.xml and its relationships."""
+    assert container.zip is not None
+    try:
+        book = ElementTree.fromstring(container.zip.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(container.zip.read("xl/_rels/workbook.xml.rels"))
+    except Exception:  # read before calamine, so a damaged part may raise anything zipfile can
+        return {}
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    names = {}
+    for sheet in book.iter():
+        if sheet.tag.endswith("}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
+            target = targets.get(rid, "").lstrip("/")
+            names[target if target.startswith("xl/") else f"xl/{target}"] = sheet.get("name", "")
+    return names
+
+
+def guard(data: bytes, container: Container) -> None:
+    """Raise Rejected for a file no spreadsheet library may be given: empty, in a format that is not
+    read, not a workbook at all, too large once inflated, or spanning too many cells."""
+    if data.startswith(ZIP_MAGIC):
+        _check_zip(container)
+        _check_cell_area(container)
+    elif data.startswith(OLE_MAGIC):
+        _take(rawcells.scan_xls(container.workbook, MAX_CELLS), container)
+    elif not data:
+        raise Rejected(
+            "empty_file",
+            "Tệp rỗng (không có dữ liệu), có thể do tải về chưa xong. Hãy đề nghị đơn vị gửi lại tệp.",
+        )
+    elif why := formats.unsupported(data):
+        raise Rejected("unsupported_format", why)
+    else:
+        raise Rejected(
+            "corrupt_file", f"Tệp không phải bảng tính Excel hay LibreOffice, hoặc đã bị hỏng. {SAVE_AGAIN}"
+        )
+
+
+def saved_at(container: Container) -> datetime | None:
+    """The workbook's own last-saved time (xlsx docProps, ods meta.xml, xls summary info)."""
+    try:
+        if container.zip is not None:
+            zf = container.zip
+            names = set(zf.namelist())
+            for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
+                if part in names and zf.getinfo(part).file_size < 1 << 20:
+                    root = ElementTree.fromstring(zf.read(part))
+                    for el in root.iter():
+                        if el.tag.endswith("}" + tag) and el.text:
+                            text = el.text
+                            if part == "docProps/core.xml" and _saved_by_libreoffice(zf, names):
+                                text = text.strip().removesuffix("Z")  # local time, falsely marked UTC
+                            return _parse_timestamp(text)
+        elif container.summary:
+            return _ole_last_saved(container.summary)
+    except Exception:  # a missing or odd timestamp falls back to the file's mtime
+        return None
+    return None
+
+
+_LIBREOFFICE_APP = re.compile(rb"<(?:\w+:)?Application>\s*LibreOffice")
+
+
+def _saved_by_libreoffice(zf: zipfile.ZipFile, names: set[str]) -> bool:
+    """Whether docProps/app.xml names LibreOffice as the program that saved the xlsx.
+
+    LibreOffice (7.4 and others, ONLYOFFICE/DocumentServer#2405) writes `dcterms:modified` as
+    the local wall-clock time of the machine with a `Z` suffix: saved at 20:00 in Vietnam, the
+    file says 20:00Z, seven hours late. Its .ods (naive local time) and .xls (true UTC) are right.
+    """
+    part = "docProps/app.xml"
+    if part not in names or zf.getinfo(part).file_size >= 1 << 20:
+        return False
+    return _LIBREOFFICE_APP.search(zf.read(part)) is not None
+
+
+def _ole_last_saved(stream: bytes) -> datetime | None:
+    """PIDSI_LASTSAVE_DTM from an OLE summary-information property set, read by hand: olefile's
+    get_metadata trusts vector counts in the file and can loop for a long time on a damaged one."""
+    if len(stream) < 48:
+        return None
+    section = int.from_bytes(stream[44:48], "little")
+    if section + 8 > len(stream):
+        return None
+    count = int.from_bytes(stream[section + 4 : section + 8], "little")
+    for i in range(min(count, 256)):
+        entry = section + 8 + 8 * i
+        if entry + 8 > len(stream):
+            return None
+        prop = int.from_bytes(stream[entry : entry + 4], "little")
+        offset = section + int.from_bytes(stream[entry + 4 : entry + 8], "little")
+        if prop == 13 and offset + 12 <= len(stream):  # VT_FILETIME: 100 ns since 1601-01-01 UTC
+            if int.from_bytes(stream[offset : offset + 4], "little") != 64:
+                return None
+            ticks = int.from_bytes(stream[offset + 4 : offset + 12], "little")
+            return datetime(1601, 1, 1, tzinfo=UTC) + timedelta(microseconds=ticks // 10)
+    return None
+
+
+def _parse_timestamp(text: str) -> datetime:
+    # LibreOffice writes nanoseconds and, in ods, local time without a zone: take it as Vietnam time.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text.strip()).replace("Z", "+00:00")
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)

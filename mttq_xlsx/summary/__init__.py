@@ -1,0 +1,92 @@
+"""Write the summary workbook of one consolidation run: one module per kind of sheet, each laying
+out what `Consolidation` computed.
+
+Every sheet is written strictly top to bottom, so the many-units mode can use xlsxwriter's
+``constant_memory``. Text that came from a submission is always written with ``write_string``
+and the workbook is opened with ``strings_to_formulas`` off: a unit name such as
+``=HYPERLINK(...)`` stays text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..consolidation import Consolidation
+from ..errors import UsageError
+from ..output import atomic_path
+from . import contents, issues, progress, sources, totals, units
+from .book import CHECKS_SHEET, PROGRESS_SHEET, SOURCES_SHEET, SUMMARY_SHEET, UNITS_SHEET, Book, sheet_name
+
+__all__ = ["PER_UNIT_MODES", "SHEETS", "per_unit_sheets", "sheet_name", "write_summary"]
+
+PER_UNIT_MODES = ("auto", "sheets", "rows")
+# The kinds of sheet, in their order in the workbook (design.md); the sheets the next issues add
+# (Số liệu báo cáo, So sánh, Biểu đồ) go after "checks".
+SHEETS = ("totals", "progress", "checks", "contents", "units", "sources")
+
+
+def per_unit_sheets(result: Consolidation, per_unit: str = "auto", unit_sheets_limit: int = 200) -> bool:
+    """Whether the units' own figures get a sheet each (True) or rows on one `Đơn vị` sheet."""
+    if per_unit not in PER_UNIT_MODES:
+        raise UsageError(
+            f"Cách trình bày số liệu từng đơn vị “{per_unit}” không hợp lệ; hãy chọn "
+            "auto (tự chọn), sheets (mỗi đơn vị một trang) hoặc rows (một trang Đơn vị)."
+        )
+    if per_unit == "auto":
+        return len({s.unit_code for s in result.submissions}) <= unit_sheets_limit
+    return per_unit == "sheets"
+
+
+def write_summary(
+    result: Consolidation,
+    target: Path,
+    *,
+    per_unit: str = "auto",
+    unit_sheets_limit: int = 200,
+) -> Path:
+    """Write the summary workbook of `result` to `target` (atomically) and return `target`.
+
+    `per_unit`: "sheets" gives every unit its own sheet, "rows" puts all units on one sheet
+    `Đơn vị`, "auto" chooses sheets up to `unit_sheets_limit` units and rows above it.
+    """
+    with_sheets = per_unit_sheets(result, per_unit, unit_sheets_limit)
+    with atomic_path(target) as tmp:
+        _write(Book(result, tmp, with_sheets))
+    return target
+
+
+def _write(book: Book) -> None:
+    r, wb = book.r, book.wb
+    sheets: dict[str, list[tuple[Any, Any]]] = {}  # kind -> (worksheet, what it shows)
+    for kind in SHEETS:
+        if kind == "contents":
+            sheets[kind] = [
+                (wb.add_worksheet(book.content_names[(spec.id, section.id)]), (spec, section))
+                for spec in r.specs
+                for section in spec.sections
+            ]
+        elif kind == "units":
+            if book.with_unit_sheets:
+                sheets[kind] = [(wb.add_worksheet(book.unit_sheets[u.code]), u) for u in r.units]
+            else:
+                sheets[kind] = [(wb.add_worksheet(UNITS_SHEET), None)]
+        else:
+            name = {"totals": SUMMARY_SHEET, "progress": PROGRESS_SHEET, "checks": CHECKS_SHEET}
+            sheets[kind] = [(wb.add_worksheet(name.get(kind, SOURCES_SHEET)), None)]
+    # Written in this order, not the sheets' (formats are added as first used, so this order
+    # makes the bytes): the units' rows before Tiến độ, which links to them.
+    (ws, _), *_ = sheets["totals"]
+    totals.write(book, ws)
+    for ws, (spec, section) in sheets["contents"]:
+        contents.write(book, ws, spec, section)
+    for ws, unit in sheets["units"]:
+        if unit is None:
+            units.write_rows(book, ws)
+        else:
+            units.write_sheet(book, ws, unit)
+    progress.write(book, sheets["progress"][0][0])
+    issues.write(book, sheets["checks"][0][0])
+    sources.write(book, sheets["sources"][0][0])
+    sheets["totals"][0][0].activate()
+    wb.close()
