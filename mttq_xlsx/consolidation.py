@@ -17,7 +17,7 @@ from .codes import REJECTED
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
 from .periods import Period
 from .roster import Unit
-from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec
+from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 
 if TYPE_CHECKING:
     import pandas
@@ -149,11 +149,11 @@ class Consolidation:
             sums = self._sums[spec.id]
             totals: dict[str, Number | None] = {}
             for f in spec.fields:
-                if f.type in SUMMABLE_TYPES and f.id in sums:
+                if f.aggregate == SUM and f.id in sums:
                     total, count = sums[f.id]
                     totals[f.id] = (round(total, 9) if isinstance(total, float) else total) if count else None
             for f in spec.fields:
-                if f.type == "ratio" and f.id in sums:
+                if f.aggregate == RECOMPUTE and f.id in sums:
                     num, den = totals.get(f.numerator), totals.get(f.denominator)
                     totals[f.id] = num / den if num is not None and den else None
             out[spec.id] = totals
@@ -192,13 +192,15 @@ class Consolidation:
         totals: list[Number | None] = []
         for c, total, count in zip(numbers, sums, counts, strict=True):
             f = c.field
-            if f.type == "ratio" and f.numerator in sum_of and f.denominator in sum_of:
+            if f.type == "ratio" and f.aggregate != RECOMPUTE:
+                totals.append(None)
+            elif f.type == "ratio" and f.numerator in sum_of and f.denominator in sum_of:
                 den = sum_of[f.denominator]
                 totals.append(sum_of[f.numerator] / den if den else None)
             elif f.type == "ratio":  # a part that is not a column: the consolidated ratio
                 totals.append(self.totals.get(spec.id, {}).get(f.id))
             else:
-                totals.append(total if count and f.type in SUMMABLE_TYPES else None)
+                totals.append(total if count and f.aggregate == SUM else None)
         texts = tuple(f for f in own if not f.is_numeric)
         return Content(spec, section, tuple(numbers), texts, tuple(subs), values, sums, counts, tuple(totals))
 
