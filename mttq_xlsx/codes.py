@@ -61,6 +61,10 @@ ISSUE_CODES: dict[str, str] = {
     "has_macros": WARNING,
     "extra_sheet": WARNING,
     SUPERSEDED_REASON: WARNING,
+    # a roll-up (a unit's report) against its units' reports
+    "rollup_mismatch": ERROR,
+    "rollup_double_counted": ERROR,
+    "rollup_rows_missing": WARNING,
     **dict.fromkeys(REJECTION_CODES, ERROR),
 }
 

@@ -7,7 +7,7 @@ has reported, and the exit status. The writers only lay out what is here.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -86,6 +86,8 @@ class Consolidation:
     roster: list[Unit]
     deadline: date | None = None
     inbox: Path | None = None  # the folder read, never written into
+    # reports checked against the run's units (`--against`), not counted in the totals
+    against: list[Submission] = field(default_factory=list)
 
     # ------------------------------------------------------------------ figures
     @cached_property
@@ -209,6 +211,7 @@ class Consolidation:
     def unit_names(self) -> dict[str, str]:
         """Unit code -> name: the submission's own, else a file's, else the roster's."""
         names = {u.code: u.name for u in self.roster}
+        names |= {s.unit_code: s.unit_name for s in self.against if s.unit_name}
         names |= {f.unit_code: f.unit_name for f in self.files if f.unit_code and f.unit_name}
         names |= {s.unit_code: s.unit_name for s in self.submissions if s.unit_name}
         return names
