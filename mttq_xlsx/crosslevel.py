@@ -94,9 +94,7 @@ def check_levels(result: Consolidation, against: Sequence[Submission] = ()) -> l
         spec = load_spec(report_id)
         run = result.received(report_id)
         given = [s for s in against if s.report_id == report_id]
-        claims: dict[str, list[tuple[str, Submission, bool]]] = defaultdict(
-            list
-        )  # unit -> (parent, file, carried)
+        claims: dict[str, list[Claim]] = defaultdict(list)  # unit code -> who counts it
         for parent in [s for s in run if s.unit_code in parents_named] + given:
             if parent.unit_code in parents_named:
                 units = [s for s in run if parent_of.get(s.unit_code) == parent.unit_code]
@@ -114,22 +112,15 @@ def check_levels(result: Consolidation, against: Sequence[Submission] = ()) -> l
         for s in run:
             if not any(not carried for _, _, carried in claims.get(s.unit_code, [])):
                 claims[s.unit_code].append(("", s, False))  # counted directly in the run's totals
+        carried_names = {u.code: u.name for s in (*run, *given) for u in s.sub_units}
         for code, holders in claims.items():
             if len({p for p, _, _ in holders}) > 1:
-                issues.append(
-                    _double(
-                        code, holders, names, {u.code: u.name for s in (*run, *given) for u in s.sub_units}
-                    )
-                )
+                issues.append(_double(code, holders, {**carried_names, **names}))
     return issues
 
 
-def _double(
-    code: str,
-    holders: list[tuple[str, Submission, bool]],
-    names: dict[str, str],
-    carried_names: dict[str, str],
-) -> Issue:
+def _double(code: str, holders: list[Claim], names: dict[str, str]) -> Issue:
+    """A unit counted under more than one parent, on its own file when it is counted directly."""
     seen: set[str] = set()
     ways = []
     for parent, _, carried in holders:
