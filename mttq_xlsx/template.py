@@ -255,13 +255,14 @@ class _TemplateWriter:
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
         num_format = style.number_format(f, self.spec.field_index)
+        value = self._value(f, r, layout)
+        lines = isinstance(value, str) and "\n" in value  # a roll-up's gathered text: read from its top
         border = {
             "border": 1,
-            "valign": "vcenter",
+            "valign": "top" if lines else "vcenter",
             "num_format": num_format,
             "text_wrap": f.type in {"text", "list", "unit"},
         }
-        value = self._value(f, r, layout)
         if not f.is_input:  # cached: empty unless the figure is known (a roll-up's)
             cached = "" if value is None else value
             ws.write_formula(r, c, self._formula(f, layout), self.fmt(**border, bold=True), cached)

@@ -201,8 +201,10 @@ def test_texts_gathered_per_unit_with_the_unit_named(
     for field_id in ("gs_ket_qua", "dg_to_chuc_dang"):
         written = [(names[code], r["bieu-so-lieu"].get(field_id)) for code, r in sorted(units.items())]
         expected = "\n".join(f"{name}: {text}" for name, text in written if text)
-        assert book["Số liệu"][cell_of(field_id)].value == expected
+        cell = book["Số liệu"][cell_of(field_id)]
+        assert cell.value == expected
         assert expected.count("\n") >= 1
+        assert cell.alignment.vertical == "top"  # read from its first unit when it is clipped
     assert book["Số liệu"][cell_of("dg_to_chuc_dang")].value.startswith(
         "Thành phố Lạng Sơn: 100% chi bộ khu dân cư hoàn thành tốt nhiệm vụ.\n"
     )
@@ -387,10 +389,11 @@ def test_a_unit_counted_directly_and_inside_a_roll_up(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------- tables (phu-luc-1)
 
 PHU_LUC = load_spec("phu-luc-1")
-YEAR = parse_period("2024")
 
 
-def _unit_report(unit: Unit, folder: Path, documents: int, models: list[tuple[str, str]]) -> Path:
+def _unit_report(
+    unit: Unit, folder: Path, documents: int, models: list[tuple[str, str]], period: str = "2024"
+) -> Path:
     """A commune's Phụ lục 1 with `documents` rows of Biểu 1 and the models of Biểu 2."""
     groups = PHU_LUC.lists["nhom_van_ban"]
     values: dict[str, Any] = {
@@ -406,7 +409,7 @@ def _unit_report(unit: Unit, folder: Path, documents: int, models: list[tuple[st
         "tuyen_truyen_so_cuoc": 3,
         "tuyen_truyen_so_nguoi": 250,
     }
-    request = TemplateRequest(PHU_LUC, YEAR, unit, generated_at=AT, values=values)
+    request = TemplateRequest(PHU_LUC, parse_period(period), unit, generated_at=AT, values=values)
     return write_template(request, folder / f"{unit.code}.xlsx")
 
 
@@ -464,3 +467,21 @@ def test_a_grown_table_moves_what_follows_it_and_the_map_says_so(tables: tuple[P
     assert tally == f'=COUNTIF({meta["van_ban.nhom"][3]},"Văn bản của cấp ủy")'
     template = form_layout(PHU_LUC.forms[0]).positions["so_van_ban_cap_uy"].row + 1
     assert int(meta["so_van_ban_cap_uy"][3][1:]) == template + 4
+
+
+def test_one_roll_up_per_report_received(three_units: tuple[Unit, ...], tmp_path: Path) -> None:
+    inbox = tmp_path / "hop-thu"
+    shutil.copytree(INBOX, inbox)
+    for unit in three_units:
+        _unit_report(unit, inbox, 2, [], period="2024-6T")
+    rollup = ["--rollup", tmp_path / "tinh.xlsx", "--as-unit", "20", "--as-unit-name", "UBMTTQ tỉnh"]
+    result = run("consolidate", inbox, "-o", tmp_path / "th.xlsx", "--period", "2024-6T", *rollup)
+    written = sorted(p.name for p in tmp_path.glob("tinh*.xlsx"))
+    assert written == ["tinh_bieu-so-lieu.xlsx", "tinh_phu-luc-1.xlsx"]
+    assert f"Báo cáo gửi cấp trên (UBMTTQ tỉnh): {tmp_path / 'tinh_phu-luc-1.xlsx'}" in result.output
+    checked = mttq_xlsx.check([tmp_path / name for name in written])
+    assert (checked.exit_status, sorted(s.report_id for s in checked.submissions)) == (
+        0,
+        ["bieu-so-lieu", "phu-luc-1"],
+    )
+    assert {s.unit_name for s in checked.submissions} == {"UBMTTQ tỉnh"}

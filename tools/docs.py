@@ -32,6 +32,7 @@ from mttq_xlsx.cli import main as CLI
 from mttq_xlsx.fieldmap import LISTS_SHEET
 from mttq_xlsx.layout import form_layout
 from mttq_xlsx.spec import (
+    AGGREGATIONS,
     DEFAULT_AGGREGATION,
     DERIVED_TYPES,
     INPUT_TYPES,
@@ -193,20 +194,40 @@ How each field's values from several units make one value — the totals of a ru
 (`consolidate --rollup`, the consolidating unit's own report for the level above) — is its
 aggregation, declared in the spec as `aggregate` on a field, on a form (for all its fields) or on a
 table (for all its columns), else given by the field's type:
-
-| aggregation | default for | total, and roll-up |
-|---|---|---|
-| `sum` | `count`, `amount`, `total`, `tally` | summed over the accepted units; in a roll-up the sum is typed in the input cell (a total and a tally stay formulas) |
-| `recompute` | `ratio` | the sum of its numerators over the sum of its denominators, never an average of the units' ratios; in a roll-up the ratio stays a live formula |
-| `list` | `text`, every table column | no total; in a roll-up each unit's text on a line of its own after its name, and each unit's table rows in turn, its name in the table's `unit_column` (the table grows when they are more than its rows) |
-| `none` | `date`, `list`, `unit`, the cover sheet | no total; left blank in a roll-up |
-
+"""
+# What each aggregation does to the totals and to a roll-up; the types it is the default of come
+# from the spec module.
+AGGREGATION_LEGEND = {
+    "sum": "summed over the accepted units; in a roll-up the sum is typed in the input cell (a total "
+    "and a tally stay formulas)",
+    "recompute": "the sum of its numerators over the sum of its denominators, never an average of the "
+    "units' ratios; in a roll-up the ratio stays a live formula",
+    "list": "no total; in a roll-up each unit's text on a line of its own after its name, and each "
+    "unit's table rows in turn, its name in the table's `unit_column` (the table grows when they are "
+    "more than its rows)",
+    "none": "no total; left blank in a roll-up",
+}
+CONSOLIDATION_END = """\
 The loader refuses an aggregation that does not fit: a ratio summed, a total whose parts or a ratio
 whose terms are not summed, a tally whose table is not gathered, a gathered table without a text
 `unit_column`. The cross-level check compares a unit's summed counts, amounts and tallies with the
 sums of its units' (`rollup_mismatch`); totals and ratios follow from those. The summary workbook
 shows, for every field, how many units reported it; a blank is never counted as 0.
 """
+
+
+def _aggregations() -> Iterator[str]:
+    if missing := sorted(set(AGGREGATIONS) - AGGREGATION_LEGEND.keys()):
+        raise SystemExit(
+            f"tools/docs.py: no legend for the aggregations {missing}; add them to AGGREGATION_LEGEND"
+        )
+    yield "| aggregation | default for | total, and roll-up |"
+    yield "|---|---|---|"
+    for name in AGGREGATIONS:
+        types = sorted(t for t, a in DEFAULT_AGGREGATION.items() if a == name)
+        extra = {"list": ["every table column"], "none": ["the cover sheet"]}.get(name, [])
+        yield f"| `{name}` | {', '.join([*(f'`{t}`' for t in types), *extra])} | {AGGREGATION_LEGEND[name]} |"
+    yield ""
 
 
 def _md(text: str) -> str:
@@ -454,7 +475,7 @@ def forms_reference() -> str:
     ]
     for spec in specs:
         lines += _report(spec)
-    lines += ["## Consolidating across units", "", CONSOLIDATION]
+    lines += ["## Consolidating across units", "", CONSOLIDATION, *_aggregations(), CONSOLIDATION_END]
     return "\n".join(lines).rstrip() + "\n"
 
 
