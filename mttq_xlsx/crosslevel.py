@@ -14,7 +14,7 @@ figures count twice (`rollup_double_counted`).
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -88,6 +88,7 @@ def check_levels(result: Consolidation, against: Sequence[Submission] = ()) -> l
     every unit counted under two parents."""
     parent_of = {u.code: u.parent_code for u in result.roster if u.parent_code}
     parents_named = set(parent_of.values())
+    listed = Counter(parent_of.values())  # parent code -> how many units the roster puts under it
     names = {**{s.unit_code: s.unit_name for s in against}, **result.unit_names}
     issues: list[Issue] = []
     for report_id in sorted({s.report_id for s in (*result.submissions, *against)}):
@@ -105,7 +106,10 @@ def check_levels(result: Consolidation, against: Sequence[Submission] = ()) -> l
             below = [SubUnit(s.unit_code, names.get(s.unit_code, s.unit_name), s.values) for s in units]
             if below and not _carried_alike(spec, parent.sub_units, below):
                 name = names.get(parent.unit_code, parent.unit_name)
-                issues += compare(spec, parent, name, below, INBOX, result.period)
+                where = INBOX
+                if len(below) < listed[parent.unit_code]:
+                    where += f" ({len(below)}/{listed[parent.unit_code]} đơn vị trực thuộc đã có báo cáo)"
+                issues += compare(spec, parent, name, below, where, result.period)
         for s in (*run, *given):
             for u in s.sub_units:
                 claims[u.code].append((s.unit_code, s, True))

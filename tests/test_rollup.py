@@ -330,6 +330,20 @@ def test_a_parent_in_the_same_inbox_is_checked_against_its_units(tmp_path: Path,
     ]
 
 
+def test_a_parent_whose_units_have_not_all_reported_says_so(tmp_path: Path, run_totals: dict) -> None:
+    inbox = tmp_path / "hop-thu"
+    shutil.copytree(INBOX, inbox)
+    (inbox / "Báo cáo Cao Lộc.xlsx").unlink()
+    _province_report(inbox, run_totals)
+    roster = tmp_path / "don-vi.csv"
+    write_roster([Unit("20", "Tỉnh Lạng Sơn", "", "tinh"), *read_roster(ROSTER)], roster)
+    result = mttq_xlsx.consolidate(inbox, roster=roster, period="2024-6T")
+    found = [i for i in result.issues if i.code == "rollup_mismatch"]
+    assert found and all(i.unit_code == "20" for i in found)
+    assert all("10 đơn vị trực thuộc" in i.message for i in found)
+    assert all("(10/11 đơn vị trực thuộc đã có báo cáo)" in i.message for i in found)
+
+
 def test_a_report_that_agrees_with_its_units_is_clean(tmp_path: Path, run_totals: dict) -> None:
     inbox = tmp_path / "hop-thu"
     shutil.copytree(INBOX, inbox)
