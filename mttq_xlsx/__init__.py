@@ -1,9 +1,10 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
-(a `Consolidation`, with `Options`), `write_summary`, `write_json_report`, and the errors. They
-are imported when first used, so importing the package stays cheap: reading workers import it,
-and nothing here imports pandas, xlsxwriter or openpyxl.
+(a `Consolidation`, with `Options`; `read_previous`), `write_summary`,
+`write_json_report`, and the errors. They are imported when first used, so importing the package
+stays cheap: reading workers import it, and nothing here imports pandas, xlsxwriter
+or openpyxl.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ __version__ = "0.1.0"  # the one place the version is written; pyproject.toml re
 from .errors import MttqError, NumberError, OutputError, Rejected, RosterError, SpecError, UsageError
 
 if TYPE_CHECKING:
-    from .api import check, consolidate, write_json_report, write_summary, write_templates
+    from .api import (
+        check,
+        consolidate,
+        read_previous,
+        write_json_report,
+        write_summary,
+        write_templates,
+    )
     from .consolidation import Consolidation
     from .ingest import Options
     from .spec import load_spec
@@ -30,6 +38,7 @@ _LAZY = {
     "Options": "ingest",
     "write_summary": "api",
     "write_json_report": "api",
+    "read_previous": "api",
 }
 __all__ = [
     "Consolidation",
@@ -45,6 +54,7 @@ __all__ = [
     "check",
     "consolidate",
     "load_spec",
+    "read_previous",
     "write_json_report",
     "write_summary",
     "write_templates",

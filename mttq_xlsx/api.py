@@ -22,6 +22,7 @@ from .errors import UsageError
 from .ingest import Options, Progress
 from .intake import readable
 from .periods import Period, current_period, parse_period
+from .previous import Previous, read_previous
 from .roster import Unit, read_roster
 from .spec import Spec, load_spec
 
@@ -32,6 +33,7 @@ __all__ = [
     "consolidate",
     "guard_outputs",
     "load_spec",
+    "read_previous",
     "write_json_report",
     "write_summary",
     "write_templates",
@@ -99,6 +101,7 @@ def consolidate(
     password: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    previous: PathLike | Previous | None = None,
 ) -> Consolidation:
     """Read every file under `inbox` (subfolders and zips included; nothing there is changed) and
     consolidate them: newest submission per unit and report, checks, totals, completeness.
@@ -106,8 +109,11 @@ def consolidate(
     `options` gives every setting at once (`Options`: also the limits per file and whether units
     off the roster are rejected); the keywords set the usual ones over it. Without a period, each
     file keeps its own and the summary takes the latest. `progress(done, total)` is called after
-    each file.
+    each file. `previous`, last period's JSON report or summary workbook (or its `read_previous`),
+    adds the comparison with it and the `outlier` warnings.
     """
+    if previous is not None and not isinstance(previous, Previous):
+        previous = read_previous(previous)  # before the inbox: a wrong file is said at once
     changes: dict[str, object] = {}
     if roster is not None:
         changes["roster"] = tuple(_units(roster))
@@ -120,7 +126,10 @@ def consolidate(
     if workers is not None:
         changes["workers"] = workers
     options = dataclasses.replace(options or Options(), **changes)  # type: ignore[arg-type]
-    return ingest.read_inbox(Path(inbox), options, progress)
+    result = ingest.read_inbox(Path(inbox), options, progress)
+    if previous is not None:
+        result.compare_with(previous)
+    return result
 
 
 def guard_outputs(inbox: PathLike | None, *targets: PathLike | None) -> None:

@@ -259,6 +259,13 @@ def _progress_bar() -> Iterator[Progress | None]:
     default=None,
     help="Số tiến trình đọc tệp (mặc định: số lõi CPU).",
 )
+@click.option(
+    "--previous",
+    "previous_path",
+    type=click.Path(path_type=Path),
+    help="Báo cáo JSON hoặc bảng tổng hợp .xlsx của kỳ trước: thêm trang So sánh và cảnh báo số liệu "
+    "khác thường (outlier).",
+)
 @handle_errors
 def consolidate(
     inbox: Path,
@@ -272,19 +279,24 @@ def consolidate(
     password: str | None,
     per_unit: str,
     workers: int | None,
+    previous_path: Path | None,
 ) -> None:
     """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
 
     Đọc .xlsx, .xlsm, .xlsb, .xls, .ods, kể cả trong tệp nén .zip; kiểm tra số liệu;
-    ghi bảng tổng hợp. Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
+    ghi bảng tổng hợp, có trang Số liệu báo cáo (các câu điền sẵn số liệu) và Biểu đồ.
+    Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
     cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
 
     \b
     Ví dụ:
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
             --period 2024-6T --deadline 2024-06-10 --report bao-cao.json
+        mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
+            --period 2024-6T --previous ky-truoc.json
     """
     api.guard_outputs(inbox, output, report_path)
+    previous = api.read_previous(previous_path) if previous_path else None
     the_period = resolve_period(period, start, end) if period else None
     with _progress_bar() as progress:
         result = api.consolidate(
@@ -295,6 +307,7 @@ def consolidate(
             password=password,
             workers=workers,
             progress=progress,
+            previous=previous,
         )
     api.write_summary(result, output, per_unit=per_unit)
     status = _finish(result, report_path)
