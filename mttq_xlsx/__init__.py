@@ -1,9 +1,9 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
-(a `Consolidation`, with `Options`; `read_previous`), `write_summary`,
+(a `Consolidation`, with `Options`; `read_previous`), `write_summary`, `write_docx`,
 `write_json_report`, and the errors. They are imported when first used, so importing the package
-stays cheap: reading workers import it, and nothing here imports pandas, xlsxwriter
+stays cheap: reading workers import it, and nothing here imports pandas, xlsxwriter, python-docx
 or openpyxl.
 """
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         check,
         consolidate,
         read_previous,
+        write_docx,
         write_json_report,
         write_summary,
         write_templates,
@@ -38,6 +39,7 @@ _LAZY = {
     "Options": "ingest",
     "write_summary": "api",
     "write_json_report": "api",
+    "write_docx": "api",
     "read_previous": "api",
 }
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "consolidate",
     "load_spec",
     "read_previous",
+    "write_docx",
     "write_json_report",
     "write_summary",
     "write_templates",

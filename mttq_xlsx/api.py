@@ -34,6 +34,7 @@ __all__ = [
     "guard_outputs",
     "load_spec",
     "read_previous",
+    "write_docx",
     "write_json_report",
     "write_summary",
     "write_templates",
@@ -157,6 +158,15 @@ def write_summary(
 
     guard_outputs(result.inbox, target)
     return summary.write_summary(result, Path(target), per_unit=per_unit, unit_sheets_limit=unit_sheets_limit)
+
+
+def write_docx(result: Consolidation, target: PathLike) -> Path:
+    """Write the Word draft of the narrative report (outline, sentences with the figures, the
+    totals as an appendix) to `target` atomically (never inside the inbox)."""
+    from . import docx_report  # imports python-docx
+
+    guard_outputs(result.inbox, target)
+    return docx_report.write_docx(result, Path(target))
 
 
 def write_json_report(result: Consolidation, target: PathLike) -> Path:

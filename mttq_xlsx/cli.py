@@ -266,6 +266,7 @@ def _progress_bar() -> Iterator[Progress | None]:
     help="Báo cáo JSON hoặc bảng tổng hợp .xlsx của kỳ trước: thêm trang So sánh và cảnh báo số liệu "
     "khác thường (outlier).",
 )
+@click.option("--docx", "docx_path", type=OUTPUT_FILE, help="Ghi thêm bản nháp báo cáo Word (.docx).")
 @handle_errors
 def consolidate(
     inbox: Path,
@@ -280,6 +281,7 @@ def consolidate(
     per_unit: str,
     workers: int | None,
     previous_path: Path | None,
+    docx_path: Path | None,
 ) -> None:
     """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
 
@@ -293,9 +295,9 @@ def consolidate(
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
             --period 2024-6T --deadline 2024-06-10 --report bao-cao.json
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
-            --period 2024-6T --previous ky-truoc.json
+            --period 2024-6T --previous ky-truoc.json --docx bao-cao.docx
     """
-    api.guard_outputs(inbox, output, report_path)
+    api.guard_outputs(inbox, output, report_path, docx_path)
     previous = api.read_previous(previous_path) if previous_path else None
     the_period = resolve_period(period, start, end) if period else None
     with _progress_bar() as progress:
@@ -310,8 +312,12 @@ def consolidate(
             previous=previous,
         )
     api.write_summary(result, output, per_unit=per_unit)
+    if docx_path:
+        api.write_docx(result, docx_path)
     status = _finish(result, report_path)
     click.echo(f"Bảng tổng hợp: {readable(output)}")
+    if docx_path:
+        click.echo(f"Bản nháp báo cáo Word: {readable(docx_path)}")
     sys.exit(status)
 
 

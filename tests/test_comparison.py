@@ -155,14 +155,15 @@ def test_a_units_workbook_is_not_a_summary(tmp_path: Path) -> None:
         read_previous(unit_file)
 
 
-def test_the_command_with_previous(tmp_path: Path) -> None:
-    out = tmp_path / "tong-hop.xlsx"
+def test_the_command_with_previous_and_docx(tmp_path: Path) -> None:
+    out, docx = tmp_path / "tong-hop.xlsx", tmp_path / "bao-cao.docx"
     args = ["consolidate", SAMPLES / "inbox", "-o", out, "--roster", SAMPLES / "don-vi.csv"]
-    args += ["--period", "2024-6T", "--deadline", "2024-06-10", "--previous", PREVIOUS]
+    args += ["--period", "2024-6T", "--deadline", "2024-06-10", "--previous", PREVIOUS, "--docx", docx]
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exit_code == 1, result.output
     assert "Lỗi: 5; cảnh báo: 7." in result.output  # 2 warnings of the inbox, 5 outliers
-    assert "So sánh" in openpyxl.load_workbook(out).sheetnames
+    assert f"Bản nháp báo cáo Word: {docx}" in result.output
+    assert "So sánh" in openpyxl.load_workbook(out).sheetnames and docx.stat().st_size > 0
 
 
 # ---------------------------------------------------------------------- the rules, one by one
