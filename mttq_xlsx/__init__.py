@@ -1,10 +1,10 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
-(a `Consolidation`, with `Options`), `write_summary`, `write_json_report`, `write_rollup`, and the
-errors. They
-are imported when first used, so importing the package stays cheap: reading workers import it,
-and nothing here imports pandas, xlsxwriter or openpyxl.
+(a `Consolidation`, with `Options`; `read_previous`), `write_summary`, `write_docx`,
+`write_json_report`, `write_rollup`, and the errors. They are imported when first used, so
+importing the package stays cheap: reading workers import it, and nothing here imports pandas,
+xlsxwriter, python-docx or openpyxl.
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ __version__ = "0.1.0"  # the one place the version is written; pyproject.toml re
 from .errors import MttqError, NumberError, OutputError, Rejected, RosterError, SpecError, UsageError
 
 if TYPE_CHECKING:
-    from .api import check, consolidate, write_json_report, write_rollup, write_summary, write_templates
+    from .api import (
+        check,
+        consolidate,
+        read_previous,
+        write_docx,
+        write_json_report,
+        write_rollup,
+        write_summary,
+        write_templates,
+    )
     from .consolidation import Consolidation
     from .ingest import Options
     from .spec import load_spec
@@ -32,6 +41,8 @@ _LAZY = {
     "write_summary": "api",
     "write_json_report": "api",
     "write_rollup": "api",
+    "write_docx": "api",
+    "read_previous": "api",
 }
 __all__ = [
     "Consolidation",
@@ -47,6 +58,8 @@ __all__ = [
     "check",
     "consolidate",
     "load_spec",
+    "read_previous",
+    "write_docx",
     "write_json_report",
     "write_rollup",
     "write_summary",

@@ -22,6 +22,7 @@ from .errors import UsageError
 from .ingest import Options, Progress
 from .intake import readable
 from .periods import Period, current_period, parse_period
+from .previous import Previous, read_previous
 from .roster import Unit, read_roster
 from .spec import Spec, load_spec
 
@@ -32,7 +33,9 @@ __all__ = [
     "consolidate",
     "guard_outputs",
     "load_spec",
+    "read_previous",
     "rollup_unit",
+    "write_docx",
     "write_json_report",
     "write_rollup",
     "write_summary",
@@ -102,6 +105,7 @@ def consolidate(
     workers: int | None = None,
     progress: Progress | None = None,
     against: Sequence[PathLike] = (),
+    previous: PathLike | Previous | None = None,
 ) -> Consolidation:
     """Read every file under `inbox` (subfolders and zips included; nothing there is changed) and
     consolidate them: newest submission per unit and report, checks, totals, completeness, and the
@@ -112,7 +116,11 @@ def consolidate(
     file keeps its own and the summary takes the latest. `progress(done, total)` is called after
     each file. `against`: reports of units whose units are in the inbox (a roll-up, or a report
     made by hand), checked against them; they are not counted in the totals.
+    `previous`, last period's JSON report or summary workbook (or its `read_previous`),
+    adds the comparison with it and the `outlier` warnings.
     """
+    if previous is not None and not isinstance(previous, Previous):
+        previous = read_previous(previous)  # before the inbox: a wrong file is said at once
     changes: dict[str, object] = {}
     if roster is not None:
         changes["roster"] = tuple(_units(roster))
@@ -133,6 +141,8 @@ def consolidate(
         result.against = given.submissions
         result.issues += given.issues
     result.issues += crosslevel.check_levels(result, result.against)
+    if previous is not None:
+        result.compare_with(previous)
     return result
 
 
@@ -198,6 +208,15 @@ def write_rollup(
         path = target if len(specs) == 1 else target.with_name(f"{target.stem}_{spec.id}{target.suffix}")
         paths.append(rollup.write_rollup(result, spec, unit, path, generated_at))
     return paths
+
+
+def write_docx(result: Consolidation, target: PathLike) -> Path:
+    """Write the Word draft of the narrative report (outline, sentences with the figures, the
+    totals as an appendix) to `target` atomically (never inside the inbox)."""
+    from . import docx_report  # imports python-docx
+
+    guard_outputs(result.inbox, target)
+    return docx_report.write_docx(result, Path(target))
 
 
 def write_json_report(result: Consolidation, target: PathLike) -> Path:

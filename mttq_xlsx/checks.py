@@ -55,23 +55,21 @@ def check_submission(sub: Submission, spec: Spec, period: Period) -> None:
 
 
 # ---------------------------------------------------------------------- issues
-def _issue(sub: Submission, f: Field, severity: str, code: str, message: str, row: int | None = None) -> None:
+def located(sub: Submission, f: Field, row: int | None = None) -> tuple[str, str, str]:
+    """(sheet, cell, "Ô sheet!cell (label)"): where a finding about `f` (a table's `row`) is."""
     sheet, cell = sub.cells.get(f.id, ("", ""))
     if row is not None and ":" in cell:
         first = cell_index(cell.split(":")[0])
         cell = cell_name(first[0] + row, first[1])
     where = f"Ô {sheet}!{cell}" if cell else f"Trường {f.id}"
+    return sheet, cell, f"{where} ({f.label})"
+
+
+def _issue(sub: Submission, f: Field, severity: str, code: str, message: str, row: int | None = None) -> None:
+    sheet, cell, where = located(sub, f, row)
     sub.issues.append(
         Issue(
-            severity,
-            sub.file.path,
-            code,
-            f"{where} ({f.label}): {message}",
-            sub.unit_code,
-            f.form_id,
-            f.id,
-            sheet,
-            cell,
+            severity, sub.file.path, code, f"{where}: {message}", sub.unit_code, f.form_id, f.id, sheet, cell
         )
     )
 

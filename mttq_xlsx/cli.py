@@ -268,6 +268,14 @@ def _progress_bar() -> Iterator[Progress | None]:
     multiple=True,
     help="Báo cáo tổng hợp của đơn vị cấp trên, đối chiếu với các đơn vị trong INBOX.",
 )
+@click.option(
+    "--previous",
+    "previous_path",
+    type=click.Path(path_type=Path),
+    help="Báo cáo JSON hoặc bảng tổng hợp .xlsx của kỳ trước: thêm trang So sánh và cảnh báo số liệu "
+    "khác thường (outlier).",
+)
+@click.option("--docx", "docx_path", type=OUTPUT_FILE, help="Ghi thêm bản nháp báo cáo Word (.docx).")
 @handle_errors
 def consolidate(
     inbox: Path,
@@ -285,11 +293,14 @@ def consolidate(
     as_unit: str | None,
     as_unit_name: str | None,
     against: tuple[Path, ...],
+    previous_path: Path | None,
+    docx_path: Path | None,
 ) -> None:
     """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
 
     Đọc .xlsx, .xlsm, .xlsb, .xls, .ods, kể cả trong tệp nén .zip; kiểm tra số liệu;
-    ghi bảng tổng hợp. Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
+    ghi bảng tổng hợp, có trang Số liệu báo cáo (các câu điền sẵn số liệu) và Biểu đồ.
+    Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
     cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
 
     Với --rollup và --as-unit: ghi thêm báo cáo của chính đơn vị tổng hợp để gửi cấp trên
@@ -304,13 +315,16 @@ def consolidate(
         mttq-xlsx consolidate hop-thu/ --roster don-vi.csv --period 2024-6T \\
             --rollup tong-hop-tinh.xlsx --as-unit 20
         mttq-xlsx consolidate hop-thu/ --roster don-vi.csv --against tong-hop-tinh.xlsx
+        mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
+            --period 2024-6T --previous ky-truoc.json --docx bao-cao.docx
     """
     if rollup and not as_unit:
         fail("--rollup cần đi kèm --as-unit (mã của đơn vị tổng hợp, ví dụ --as-unit 20).")
     if (as_unit or as_unit_name) and not rollup:
         fail("--as-unit và --as-unit-name chỉ dùng cùng --rollup (tệp báo cáo tổng hợp sẽ ghi).")
-    api.guard_outputs(inbox, output, report_path, rollup)
+    api.guard_outputs(inbox, output, report_path, rollup, docx_path)
     unit = api.rollup_unit(as_unit, as_unit_name, roster_path) if rollup and as_unit else None
+    previous = api.read_previous(previous_path) if previous_path else None
     the_period = resolve_period(period, start, end) if period else None
     with _progress_bar() as progress:
         result = api.consolidate(
@@ -322,10 +336,15 @@ def consolidate(
             workers=workers,
             progress=progress,
             against=against,
+            previous=previous,
         )
     api.write_summary(result, output, per_unit=per_unit)
+    if docx_path:
+        api.write_docx(result, docx_path)
     status = _finish(result, report_path)
     click.echo(f"Bảng tổng hợp: {readable(output)}")
+    if docx_path:
+        click.echo(f"Bản nháp báo cáo Word: {readable(docx_path)}")
     if rollup and unit:
         paths = api.write_rollup(result, rollup, unit)
         for path in paths:

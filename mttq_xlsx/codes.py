@@ -55,6 +55,8 @@ ISSUE_CODES: dict[str, str] = {
     "less_than_expected": ERROR,
     "missing_required": ERROR,
     "table_row_incomplete": ERROR,
+    # a figure that stands out against the unit's last period or the other units (--previous)
+    "outlier": WARNING,
     # the workbook as a whole
     "label_changed": WARNING,
     "rows_moved": WARNING,

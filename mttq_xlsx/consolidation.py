@@ -13,14 +13,21 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import charts as chart_data
+from . import outliers
 from .codes import REJECTED
+from .comparison import ReportComparison, compare
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
+from .narrative import ReportText, report_texts
+from .numbers import format_ratio
 from .periods import Period
 from .roster import Unit
 from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 
 if TYPE_CHECKING:
     import pandas
+
+    from .previous import Previous
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
 Number = float | int
@@ -75,6 +82,17 @@ class Content:
         return {c.field.id: i for i, c in enumerate(self.numbers)}
 
 
+@dataclass(frozen=True)
+class TotalLine:
+    """A numeric field's total, as `Tổng hợp` and the Word draft's appendix show it."""
+
+    field: Field
+    value: Number | None  # None: no unit gave the field
+    explain: str  # a ratio's parts and percent: "739/1.014 = 72,88%"
+    reported: int  # the units that gave it
+    units: int  # the units that sent the report
+
+
 @dataclass
 class Consolidation:
     """The whole result of one run: every file found, every issue, the accepted submissions."""
@@ -88,6 +106,15 @@ class Consolidation:
     inbox: Path | None = None  # the folder read, never written into
     # reports checked against the run's units (`--against`), not counted in the totals
     against: list[Submission] = field(default_factory=list)
+    previous: Previous | None = None  # last period's figures: see compare_with
+
+    def compare_with(self, previous: Previous) -> None:
+        """Set last period's figures (the `So sánh` sheet) and add the outliers they and the other
+        units show to the issues; call it before anything is read from the result."""
+        self.previous = previous
+        self.issues.extend(outliers.find(self, previous))
+        for name in ("issue_index", "issue_counts", "comparison"):
+            self.__dict__.pop(name, None)  # cached from the issues before
 
     # ------------------------------------------------------------------ figures
     @cached_property
@@ -205,6 +232,41 @@ class Consolidation:
                 totals.append(total if count and f.aggregate == SUM else None)
         texts = tuple(f for f in own if not f.is_numeric)
         return Content(spec, section, tuple(numbers), texts, tuple(subs), values, sums, counts, tuple(totals))
+
+    def total_lines(self, spec: Spec) -> list[tuple[Section, list[TotalLine]]]:
+        """Every numeric field outside tables with its total, content by content."""
+        totals = self.totals.get(spec.id, {})
+        reported = self.reported.get(spec.id, {})
+        units = len(self.received(spec.id))
+        out = []
+        for section in spec.sections:
+            lines = []
+            for f in section.fields:
+                if not f.is_numeric or f.table:
+                    continue
+                value = totals.get(f.id)
+                explain = ""
+                if f.type == "ratio" and is_number(value):
+                    explain = format_ratio(totals[f.numerator], totals[f.denominator])  # type: ignore[arg-type]
+                lines.append(TotalLine(f, value, explain, reported.get(f.id, 0), units))
+            if lines:
+                out.append((section, lines))
+        return out
+
+    @cached_property
+    def narrative(self) -> list[ReportText]:
+        """The figures of the narrative report: every phrase of the specs filled in, by heading."""
+        return report_texts(self)
+
+    @cached_property
+    def charts(self) -> list[chart_data.Chart]:
+        """What the sheet `Biểu đồ` charts: completeness, then the ratios by unit."""
+        return chart_data.charts(self)
+
+    @cached_property
+    def comparison(self) -> list[ReportComparison]:
+        """Every total now and last period (empty without a previous period)."""
+        return compare(self, self.previous) if self.previous else []
 
     # ------------------------------------------------------------------ units and issues
     @cached_property

@@ -19,6 +19,7 @@ __all__ = [
     "PERCENT_DECIMALS",
     "PERCENT_FORMAT",
     "ParsedNumber",
+    "format_figure",
     "format_number",
     "format_percent",
     "format_ratio",
@@ -113,6 +114,15 @@ def parse_number(text: str) -> ParsedNumber:
 def format_number(value: float | int, decimals: int = 0) -> str:
     """Vietnamese notation, rounded half up: 1014 -> "1.014", (3797.118, 3) -> "3.797,118"."""
     return _format_decimal(_to_decimal(value), decimals)
+
+
+def format_figure(value: float | int, max_decimals: int = 9) -> str:
+    """A figure with the decimals it has (at most `max_decimals`, rounded half up), as reports
+    write it: 1014 -> "1.014", 828.864 -> "828,864", 2556.75 -> "2.556,75"."""
+    exact = _to_decimal(value)
+    context = Context(prec=max(28, exact.adjusted() + max_decimals + 2))
+    rounded = exact.quantize(Decimal(1).scaleb(-max_decimals), rounding=ROUND_HALF_UP, context=context)
+    return _format_decimal(rounded, _written_decimals(rounded))
 
 
 def format_percent(fraction: float, decimals: int = PERCENT_DECIMALS) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
@@ -38,6 +39,7 @@ ALLOWED_AGGREGATION = {
 }
 ROWS_PREFIX = "rows:"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class Field:
     @property
     def is_numeric(self) -> bool:
         return self.type in NUMERIC_TYPES
+
+    @property
+    def titled(self) -> str:
+        """The label with its unit, as the summary heads the field's column: "Số vụ hòa giải (vụ)"."""
+        return self.label + (f" ({self.unit})" if self.unit else " (%)" if self.type == "ratio" else "")
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,30 @@ class Block:
 
 
 @dataclass(frozen=True)
+class Phrase:
+    """A sentence of the narrative report: `text` with `{field_id}` where a total goes, then
+    `parts` (each a text with a placeholder) listed in brackets after it."""
+
+    text: str
+    parts: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field ids of the text's placeholders, in order."""
+        return placeholders(self.text)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of the narrative report's outline (level 1: I., II. …; level 2: 1., 2. …) and
+    the contents whose sentences go under it."""
+
+    text: str
+    level: int = 1
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Section:
     """A content of the campaign: a Biểu of `phu-luc-1` or a section of `bieu-so-lieu`."""
 
@@ -115,6 +146,7 @@ class Section:
     short: str
     form_id: str
     blocks: tuple[Block, ...]
+    phrases: tuple[Phrase, ...] = ()
 
     @cached_property
     def fields(self) -> tuple[Field, ...]:
@@ -144,6 +176,9 @@ class Spec:
     cover: Form
     forms: tuple[Form, ...]
     lists: dict[str, tuple[str, ...]] = field(hash=False)
+    narrative_title: str = ""  # the narrative report's title, before the period
+    outline: tuple[Heading, ...] = ()  # the narrative report's headings
+    chart_ratios: tuple[str, ...] = ()  # the ratios charted by unit on `Biểu đồ`
 
     @cached_property
     def all_forms(self) -> tuple[Form, ...]:
@@ -167,6 +202,16 @@ class Spec:
         return tuple(r for form in self.forms for r in form.rules)
 
 
+def placeholders(text: str) -> tuple[str, ...]:
+    """The names between braces in a phrase: "{a}/{b} vụ" -> ("a", "b")."""
+    return tuple(_PLACEHOLDER.findall(text))
+
+
+def fill(text: str, figure: Callable[[str], str]) -> str:
+    """A phrase with each `{name}` replaced by `figure(name)`."""
+    return _PLACEHOLDER.sub(lambda match: figure(match[1]), text)
+
+
 def report_ids() -> list[str]:
     return sorted(
         p.name.removesuffix(".toml")
@@ -185,7 +230,9 @@ def load_spec(report_id: str) -> Spec:
     lists = {k: tuple(v) for k, v in data.get("lists", {}).items()}
     column_sets = data.get("column_sets", {})
     set_checks = data.get("column_set_checks", {})
-    forms = tuple(_form(f, column_sets, set_checks) for f in data["forms"])
+    set_phrases = data.get("column_set_phrases", {})
+    forms = tuple(_form(f, column_sets, set_checks, set_phrases) for f in data["forms"])
+    narrative = data.get("narrative", {})
     spec = Spec(
         id=data["report_id"],
         version=str(data["spec_version"]),
@@ -194,6 +241,12 @@ def load_spec(report_id: str) -> Spec:
         cover=cover,
         forms=forms,
         lists=lists,
+        narrative_title=narrative.get("title", ""),
+        outline=tuple(
+            Heading(h["heading"], int(h.get("level", 1)), tuple(h.get("sections", ())))
+            for h in narrative.get("outline", ())
+        ),
+        chart_ratios=tuple(data.get("charts", {}).get("ratios", ())),
     )
     _validate(spec)
     return spec
@@ -323,18 +376,43 @@ def _block(
     raise SpecError(f"Khối “{kind}” không hợp lệ trong biểu {form_id}.")
 
 
-def _form(raw: dict[str, Any], column_sets: dict[str, Any], set_checks: dict[str, Any]) -> Form:
+def _phrase(raw: dict[str, Any]) -> Phrase:
+    return Phrase(raw["text"], tuple(raw.get("parts", ())))
+
+
+def _grid_phrases(raw: dict[str, Any], set_phrases: dict[str, Any]) -> list[Phrase]:
+    """The phrases of a grid's column set, once per row: `{row}` is its key, `{row_label}` its label."""
+    if raw["kind"] != "grid" or not isinstance(raw["columns"], str):
+        return []
+    phrases = []
+    for row in raw["rows"]:
+        for p in set_phrases.get(raw["columns"], ()):
+            p = {**p, "text": p["text"].replace("{row_label}", row["label"])}
+            phrases.append(_phrase(_expand(p, row["key"])))
+    return phrases
+
+
+def _form(
+    raw: dict[str, Any],
+    column_sets: dict[str, Any],
+    set_checks: dict[str, Any],
+    set_phrases: dict[str, Any] | None = None,
+) -> Form:
     form_id = raw["id"]
     sections = []
     rules = [_rule(r, form_id) for r in raw.get("checks", ())]
     aggregate = raw.get("aggregate", "")  # the form's default for its fields
     for s in raw["sections"]:
         blocks = []
+        phrases = []  # a grid's, row by row, then the section's own
         for b in s["blocks"]:
             block, block_rules = _block(b, form_id, s["id"], column_sets, set_checks, aggregate)
             blocks.append(block)
             rules += block_rules
-        sections.append(Section(s["id"], s["title"], s.get("short", s["title"]), form_id, tuple(blocks)))
+            phrases += _grid_phrases(b, set_phrases or {})
+        phrases += [_phrase(p) for p in s.get("phrases", ())]
+        short = s.get("short", s["title"])
+        sections.append(Section(s["id"], s["title"], short, form_id, tuple(blocks), tuple(phrases)))
     return Form(form_id, raw["sheet"], raw["title"], raw.get("note", ""), tuple(sections), tuple(rules))
 
 
@@ -371,6 +449,7 @@ def _validate(spec: Spec) -> None:
     sheets = [f.sheet for f in spec.all_forms]
     if len(set(sheets)) != len(sheets):
         problems.append("tên trang tính bị trùng")
+    problems += _narrative_problems(spec)
     if problems:
         raise SpecError(f"Đặc tả {spec.id} có lỗi: " + "; ".join(problems) + ".")
 
@@ -401,4 +480,48 @@ def _aggregation_problems(spec: Spec) -> list[str]:
             named = columns.get(block.unit_column)
             if named is None or named.type != "text":
                 problems.append(f"bảng {block.table_id}: cần unit_column là một cột chữ để ghi tên đơn vị")
+    return problems
+
+
+def _narrative_problems(spec: Spec) -> list[str]:
+    """What is wrong with the phrases, the outline and the charts of a spec."""
+    problems: list[str] = []
+    figures = {f.id: f for f in spec.fields if f.is_numeric and not f.table}
+    for section in spec.sections:
+        for phrase in section.phrases:
+            where = f"câu “{phrase.text}”"
+            texts = (phrase.text, *phrase.parts)
+            if not phrase.fields:
+                problems.append(f"{where} không có số liệu nào ({{mã trường}})")
+            if phrase.text.rstrip().endswith((".", ";")):
+                problems.append(f"{where} không được kết thúc bằng dấu câu (chương trình tự thêm)")
+            for text in texts:
+                if _PLACEHOLDER.sub("", text).count("{") or _PLACEHOLDER.sub("", text).count("}"):
+                    problems.append(f"{where}: dấu ngoặc nhọn không thành cặp trong “{text}”")
+                problems += [
+                    f"{where}: “{{{name}}}” không phải là số liệu của báo cáo"
+                    for name in placeholders(text)
+                    if name not in figures
+                ]
+            problems += [
+                f"{where}: phần “{part}” không có số liệu" for part in phrase.parts if not placeholders(part)
+            ]
+    placed = [sid for h in spec.outline for sid in h.sections]
+    section_ids = {s.id for s in spec.sections}
+    for heading in spec.outline:
+        if heading.level not in (1, 2):
+            problems.append(f"đề mục “{heading.text}”: cấp {heading.level} không hợp lệ (1 hoặc 2)")
+        problems += [
+            f"đề mục “{heading.text}”: không có nội dung “{sid}”"
+            for sid in heading.sections
+            if sid not in section_ids
+        ]
+    for section in spec.sections:
+        if section.phrases and placed.count(section.id) != 1:
+            problems.append(f"nội dung {section.id} có câu số liệu nhưng không nằm dưới đúng một đề mục")
+    problems += [
+        f"biểu đồ: “{fid}” không phải là một tỷ lệ"
+        for fid in spec.chart_ratios
+        if fid not in figures or figures[fid].type != "ratio"
+    ]
     return problems

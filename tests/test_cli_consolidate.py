@@ -117,10 +117,10 @@ def test_summary_workbook_as_opened(demo: tuple[Result, Path, dict]) -> None:
     wb = openpyxl.load_workbook(out / "tong-hop.xlsx")
     report = load_spec("bieu-so-lieu")
     names = wb.sheetnames
-    assert names[:3] == ["Tổng hợp", "Tiến độ", "Kiểm tra"]
-    assert names[3 : 3 + len(report.sections)] == [s.short for s in report.sections]
+    assert names[:5] == ["Tổng hợp", "Tiến độ", "Kiểm tra", "Số liệu báo cáo", "Biểu đồ"]
+    assert names[5 : 5 + len(report.sections)] == [s.short for s in report.sections]
     assert names[-1] == "Nguồn"
-    assert len(names) == 3 + len(report.sections) + 11 + 1  # a sheet per unit
+    assert len(names) == 5 + len(report.sections) + 11 + 1  # a sheet per unit
     texts = [c.value for row in wb["Tổng hợp"].iter_rows() for c in row if isinstance(c.value, str)]
     assert "739/1.014 = 72,88%" in texts
     assert "1.646/1.646 = 100,00%" in texts

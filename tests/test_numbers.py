@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mttq_xlsx.errors import MttqError, NumberError
 from mttq_xlsx.numbers import (
     ParsedNumber,
+    format_figure,
     format_number,
     format_percent,
     format_ratio,
@@ -341,6 +342,25 @@ def test_format_percent_default_two_decimals() -> None:
 )
 def test_format_ratio(numerator: float, denominator: float, decimals: int, expected: str) -> None:
     assert format_ratio(numerator, denominator, decimals) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1014, "1.014"),
+        (140278, "140.278"),
+        (828.864, "828,864"),  # the province report's triệu đồng
+        (3797.118, "3.797,118"),
+        (2556.75, "2.556,75"),
+        (1952.4000000000001, "1.952,4"),  # float noise of a sum is not shown
+        (0.1 + 0.2, "0,3"),
+        (100.0, "100"),
+        (0, "0"),
+        (1e20, "100.000.000.000.000.000.000"),
+    ],
+)
+def test_format_figure_writes_the_decimals_a_figure_has(value: float, expected: str) -> None:
+    assert format_figure(value) == expected
 
 
 def test_format_ratio_default_two_decimals() -> None:

@@ -8,6 +8,7 @@ to rebuild them.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,19 @@ def test_same_inbox_same_report_and_the_inbox_is_untouched(roster):
     second = json_report_dict(consolidate(INBOX, _options(roster)))
     assert first == second
     assert _snapshot(INBOX) == before
+
+
+def test_previous_period_is_current(tmp_path):
+    """samples/ky-truoc.json is what tools/make_samples.py builds from the plan (but the hashes of
+    its throwaway workbooks, which follow the template writer's bytes, not the figures)."""
+    from tools.make_samples import PREVIOUS_FILE, build_previous
+
+    def figures(path):
+        report = json.loads(path.read_text(encoding="utf-8"))
+        for record in report["files"]:
+            record.pop("sha256")
+        return report
+
+    built = build_previous(tmp_path / PREVIOUS_FILE)
+    assert figures(SAMPLES / PREVIOUS_FILE) == figures(built), REBUILD
+    assert figures(built)["issues"] == []  # last period's run was clean

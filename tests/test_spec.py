@@ -537,10 +537,65 @@ def _count_listed(data: dict[str, Any]) -> None:
     first_fields(data)[0]["aggregate"] = "list"
 
 
+def first_phrases(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The phrases of the first section of the first form."""
+    return data["forms"][0]["sections"][0]["phrases"]
+
+
+def _phrase_to_missing(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["text"] += " và {khong_co} việc"
+
+
+def _phrase_to_text_field(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["text"] = "Kết quả giám sát: {gs_ket_qua}"
+
+
+def _phrase_brace(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["text"] = "Có {tong_kdc khu dân cư"
+
+
+def _phrase_full_stop(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["text"] = "Có {tong_kdc} khu dân cư."
+
+
+def _phrase_without_figure(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["text"] = "Các cấp đã triển khai Cuộc vận động"
+
+
+def _part_without_figure(data: dict[str, Any]) -> None:
+    first_phrases(data)[0]["parts"] = ["cấp huyện"]
+
+
+def _outline_to_missing(data: dict[str, Any]) -> None:
+    data["narrative"]["outline"][0]["sections"] = ["I", "IX"]
+
+
+def _section_out_of_outline(data: dict[str, Any]) -> None:
+    data["narrative"]["outline"][0]["sections"] = []
+
+
+def _heading_level(data: dict[str, Any]) -> None:
+    data["narrative"]["outline"][0]["level"] = 3
+
+
+def _chart_not_a_ratio(data: dict[str, Any]) -> None:
+    data["charts"]["ratios"] = ["hoa_giai_thanh"]
+
+
 @pytest.mark.usefixtures("fresh_cache")
 @pytest.mark.parametrize(
     ("change", "message"),
     [
+        (_phrase_to_missing, "“{khong_co}” không phải là số liệu của báo cáo"),
+        (_phrase_to_text_field, "“{gs_ket_qua}” không phải là số liệu của báo cáo"),
+        (_phrase_brace, "dấu ngoặc nhọn không thành cặp"),
+        (_phrase_full_stop, "không được kết thúc bằng dấu câu"),
+        (_phrase_without_figure, "không có số liệu nào"),
+        (_part_without_figure, "phần “cấp huyện” không có số liệu"),
+        (_outline_to_missing, "đề mục “I. CÔNG TÁC TRIỂN KHAI THỰC HIỆN”: không có nội dung “IX”"),
+        (_section_out_of_outline, "nội dung I có câu số liệu nhưng không nằm dưới đúng một đề mục"),
+        (_heading_level, "cấp 3 không hợp lệ"),
+        (_chart_not_a_ratio, "biểu đồ: “hoa_giai_thanh” không phải là một tỷ lệ"),
         (_ratio_to_missing, "trường kdc_van_hoa_ty_le: tham chiếu “khong_co” không tồn tại"),
         (_duplicate_id, "mã trường “vb_chi_dao_cap_uy” bị trùng"),
         (_ratio_without_numerator, "trường kdc_van_hoa_ty_le: tỷ lệ cần tử số và mẫu số"),
@@ -703,3 +758,24 @@ def test_a_failed_load_is_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
         load_spec("bieu-so-lieu")
     monkeypatch.undo()
     assert load_spec("bieu-so-lieu").field_index["hoa_giai_ty_le"].type == "ratio"
+
+
+def test_phrases_quote_only_figures_and_every_one_is_under_a_heading() -> None:
+    for report_id in REPORTS:
+        spec = load_spec(report_id)
+        placed = {sid for heading in spec.outline for sid in heading.sections}
+        phrases = [(section, p) for section in spec.sections for p in section.phrases]
+        assert len(phrases) >= 15, report_id
+        for section, phrase in phrases:
+            assert section.id in placed
+            assert phrase.fields and all(spec.field_index[fid].is_numeric for fid in phrase.fields)
+
+
+def test_grid_phrases_are_written_once_per_row() -> None:
+    bieu_5 = next(s for s in load_spec("phu-luc-1").sections if s.id == "bieu-5")
+    texts = [p.text for p in bieu_5.phrases]
+    assert len(texts) == 8  # 7 rows of the satisfaction grids, then the section's own
+    assert texts[3] == (
+        "Lấy ý kiến sự hài lòng của người dân về “Xã đạt chuẩn NTM” tại {xa_ntm_so_don_vi} đơn vị: "
+        "{xa_ntm_hai_long}/{xa_ntm_so_phieu} phiếu hài lòng, đạt {xa_ntm_ty_le}"
+    )

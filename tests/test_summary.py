@@ -259,6 +259,8 @@ def test_sheet_names_in_order(wb: openpyxl.Workbook) -> None:
         "Tổng hợp",
         "Tiến độ",
         "Kiểm tra",
+        "Số liệu báo cáo",
+        "Biểu đồ",  # "So sánh" comes before it only with a previous period
         *CONTENT_SHEETS,
         "Xã Tân Thanh",
         "Phường Đông Kinh",
@@ -671,7 +673,16 @@ def test_unit_sheet_holds_both_reports(wb: openpyxl.Workbook) -> None:
 
 def test_rows_mode_above_the_limit(rows_mode: Path) -> None:
     wb = openpyxl.load_workbook(rows_mode)
-    assert wb.sheetnames == ["Tổng hợp", "Tiến độ", "Kiểm tra", *CONTENT_SHEETS, "Đơn vị", "Nguồn"]
+    assert wb.sheetnames == [
+        "Tổng hợp",
+        "Tiến độ",
+        "Kiểm tra",
+        "Số liệu báo cáo",
+        "Biểu đồ",
+        *CONTENT_SHEETS,
+        "Đơn vị",
+        "Nguồn",
+    ]
     notes = [wb["Tổng hợp"].cell(r, 1).value for r in range(1, 6)]
     assert (
         "Có 3 đơn vị: thay vì mỗi đơn vị một trang, số liệu từng đơn vị là một dòng ở trang từng "

@@ -229,3 +229,51 @@ def fill_and_save(
     for message in result.get("warnings", []):
         warnings.warn(f"LibreOffice: {message}", stacklevel=2)
     return dst_path
+
+
+def writer_available() -> str | None:
+    """None when this LibreOffice can open Word documents (its Writer module is installed, as
+    Debian's libreoffice-writer-nogui installs it); otherwise a human-readable reason."""
+    soffice = _soffice()
+    if soffice is None:
+        return "soffice not found"
+    program = Path(os.path.realpath(soffice)).parent
+    if not any(program.glob("libswlo.*")) and not any(program.glob("swlo.*")):
+        return f"LibreOffice Writer is not installed beside {soffice} (libreoffice-writer-nogui)"
+    return None
+
+
+def convert(
+    src: str | os.PathLike[str], fmt: str, outdir: str | os.PathLike[str], *, timeout: float = 300
+) -> Path:
+    """``soffice --headless --convert-to fmt`` (e.g. "pdf") of ``src`` into ``outdir``, with a
+    profile of its own; returns the converted file. Raises :class:`LibreOfficeError`."""
+    soffice = _soffice()
+    if soffice is None:
+        raise LibreOfficeError("LibreOffice unavailable: soffice not found")
+    src_path, out = Path(src).resolve(), Path(outdir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=PIPE_PREFIX) as profile:
+        cmd = [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={Path(profile).as_uri()}",
+            "--convert-to",
+            fmt,
+            "--outdir",
+            str(out),
+            str(src_path),
+        ]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=_worker_env())
+        except subprocess.TimeoutExpired:
+            raise LibreOfficeError(
+                f"soffice --convert-to {fmt} {src_path} timed out after {timeout:g} s"
+            ) from None
+    target = out / f"{src_path.stem}.{fmt}"
+    if done.returncode != 0 or not target.is_file():
+        raise LibreOfficeError(
+            f"soffice --convert-to {fmt} {src_path} failed (exit {done.returncode}):\n{_tail(done.stderr)}"
+        )
+    return target

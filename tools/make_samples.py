@@ -2,7 +2,8 @@
 
 Usage: python -m tools.make_samples OUTDIR      (`make samples` runs it with OUTDIR=samples)
 
-Writes OUTDIR/inbox/ (cleared first), OUTDIR/don-vi.csv (the roster) and OUTDIR/README.md.
+Writes OUTDIR/inbox/ (cleared first), OUTDIR/don-vi.csv (the roster), OUTDIR/README.md and
+OUTDIR/ky-truoc.json (last period, see `build_previous`).
 Every unit's file starts as the pre-filled template the province sent it (write_template with a
 fixed generated_at); LibreOffice fills the planned cells (found through the template's own
 `_mttq` field map), recalculates and saves it as .xlsx, .xls or .ods. All workbooks are made in
@@ -34,12 +35,14 @@ from typing import Any
 import xlsxwriter
 
 import mttq_xlsx
+from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import write_roster
-from mttq_xlsx.template import write_template
+from mttq_xlsx.template import TemplateRequest, template_filename, write_template
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
 FOREIGN_SHEET = "Sheet1"
+PREVIOUS_FILE = "ky-truoc.json"
 
 
 def _template(sample: plan.SampleFile, folder: Path, cache: dict[tuple[str, str], Path]) -> Path:
@@ -89,6 +92,35 @@ def build_jobs(inbox: Path, work: Path) -> list[tuple[plan.SampleFile, dict[str,
     return jobs
 
 
+def previous_inbox(folder: Path) -> Path:
+    """The districts' workbooks for the first half of 2023: their templates for that period filled
+    with `plan.previous_values` by the template writer (no LibreOffice: the figures are what
+    matters); returns the folder."""
+    spec = mttq_xlsx.load_spec(plan.REPORT_ID)
+    period = parse_period(plan.PREVIOUS_PERIOD)
+    for unit in plan.UNITS:
+        values = plan.previous_values(unit.code)
+        request = TemplateRequest(spec, period, unit, generated_at=plan.PREVIOUS_SAVED, values=values)
+        write_template(request, folder / template_filename(spec, period, unit))
+    return folder
+
+
+def previous_run(folder: Path) -> mttq_xlsx.Consolidation:
+    """The office's run for the first half of 2023, on `previous_inbox(folder)`."""
+    return mttq_xlsx.consolidate(
+        previous_inbox(folder),
+        roster=plan.UNITS,
+        period=plan.PREVIOUS_PERIOD,
+        deadline=plan.PREVIOUS_DEADLINE,
+    )
+
+
+def build_previous(target: Path) -> Path:
+    """The JSON report of the districts' run for the first half of 2023 (`--previous`)."""
+    with tempfile.TemporaryDirectory(prefix="mttq_previous_") as tmp:
+        return mttq_xlsx.write_json_report(previous_run(Path(tmp) / "hop-thu"), target)
+
+
 def readme() -> str:
     """samples/README.md, from the plan."""
     rows = []
@@ -109,6 +141,9 @@ def readme() -> str:
         f"{f.unit_code} ({plan.unit_of(f.unit_code).name})" for f in plan.accepted_files() if plan.is_late(f)
     )
     figures = "\n".join(f"- `{fid}` = {totals[fid]}" for fid in plan.PROVINCE_REPORT)
+    outliers = len(plan.PREVIOUS_SLIPS) + len(plan.PEER_OUTLIERS)
+    slips_text = ", ".join(f"{plan.unit_of(code).name} `{fid}`" for code, fid in plan.PREVIOUS_SLIPS)
+    peers_text = ", ".join(f"{plan.unit_of(code).name} `{fid}`" for code, fid in plan.PEER_OUTLIERS)
     table = "\n".join(rows)
     return f"""# Hộp thư mẫu / Sample inbox
 
@@ -138,6 +173,21 @@ mttq-xlsx consolidate samples/inbox -o out/tong-hop.xlsx --roster samples/don-vi
 
 Kết quả mong đợi / expected: 11/11 đơn vị đã nộp / units received; nộp muộn / late: {late}.
 {figures}
+
+**Kỳ trước / last period.** `{PREVIOUS_FILE}` là báo cáo JSON của lần tổng hợp kỳ 6 tháng đầu năm
+2023 của cùng 11 đơn vị / the JSON report of the same districts' run for the first half of 2023:
+số liệu mỗi đơn vị bằng 88–96% năm 2024, quy mô (số xã, khu dân cư, hộ, nhân khẩu) giữ nguyên, trừ
+vài số khác hẳn / each district's figures 88–96% of 2024's, its size unchanged, but for a few slips.
+
+```
+mttq-xlsx consolidate samples/inbox -o out/tong-hop.xlsx --roster samples/don-vi.csv \\
+    --period 2024-6T --deadline 2024-06-10 --previous samples/{PREVIOUS_FILE} --docx out/bao-cao.docx
+```
+
+Kết quả mong đợi / expected: trang `So sánh` và {outliers} cảnh báo `outlier` / a `So sánh` sheet and
+{outliers} `outlier` warnings:
+- so với kỳ trước / against last period: {slips_text};
+- so với các đơn vị khác / against the other units: {peers_text}.
 
 Lưu ý / note: khi lưu .xls, LibreOffice ghi sẵn kết quả rỗng của ô công thức là 0 (vd. `kp_tong` của
 Văn Lãng); công cụ vẫn coi tổng của các ô trống là trống / LibreOffice's .xls export caches a blank
@@ -192,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
             os.utime(target, (sample.saved_at.timestamp(), sample.saved_at.timestamp()))
     write_roster(plan.UNITS, out / "don-vi.csv")
     (out / "README.md").write_text(readme(), encoding="utf-8")
+    build_previous(out / PREVIOUS_FILE)
     problems = []
     samples = plan.template_files()
     checked = mttq_xlsx.check([inbox / s.path for s in samples])

@@ -197,6 +197,50 @@ COVER: dict[str, tuple[str, str, str]] = {  # người lập biểu, số điệ
 }
 
 
+# ---------------------------------------------------------------------- last period
+# `samples/ky-truoc.json`, the JSON report of the same districts' run for the first half of 2023
+# (`--previous`): every figure a share of 2024's (PREVIOUS_SHARE, per district), but the
+# structure (communes, residential areas, households, population…) the same, and a few figures of
+# their own: three that differ from 2024's the way slips do (PREVIOUS_SLIPS), for the outlier
+# check to catch, and Chi Lăng's complaints without 2024's mistake (PREVIOUS_FIXED).
+PREVIOUS_PERIOD = "2023-6T"
+PREVIOUS_DEADLINE = date(2023, 6, 10)
+PREVIOUS_SAVED = datetime(2023, 6, 5, 9, 0)
+PREVIOUS_SHARE = dict(
+    zip(CODES, (0.94, 0.9, 0.92, 0.89, 0.95, 0.91, 0.93, 0.9, 0.96, 0.92, 0.88), strict=True)
+)
+STRUCTURE = frozenset(
+    {
+        "tong_don_vi_xa",
+        "tong_kdc",
+        "tong_ho",
+        "dan_so",
+        "nguoi_co_cong",
+        "kdc_co_to_hoa_giai",
+        "hoa_giai_so_to",
+    }
+)
+PREVIOUS_SLIPS: dict[tuple[str, str], float | int] = {
+    ("181", "ntm_doanh_nghiep"): 955,  # 2024: 95,5 (a digit lost this year?)
+    ("183", "ho_dang_ky_thuc_pham_an_toan"): 52,  # 2024: 210, four times as many
+    ("186", "tt_so_luot_nguoi"): 1872,  # 2024: 18.716 (a digit lost last year?)
+}
+PREVIOUS_FIXED: dict[tuple[str, str], float | int] = {("187", "khieu_nai_giai_quyet"): 4}  # of 4
+# The units' 2024 ratios that stand out against the other units' (the outlier check's peers rule).
+PEER_OUTLIERS = (("178", "kdc_van_hoa_ty_le"), ("178", "hoa_giai_ty_le"))
+
+
+def previous_values(code: str) -> dict[str, Any]:
+    """What unit `code` reported for the first half of 2023."""
+    share = PREVIOUS_SHARE[code]
+    values: dict[str, Any] = {}
+    for fid, value in unit_values(code).items():
+        if fid in FIGURES and fid not in STRUCTURE:
+            value = round(value * share) if isinstance(value, int) else round(value * share, 2)
+        values[fid] = (PREVIOUS_SLIPS | PREVIOUS_FIXED).get((code, fid), value)
+    return values | {"ngay_lap": PREVIOUS_SAVED.date()}
+
+
 def vn(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
     """A moment in Vietnam time."""
     return datetime(year, month, day, hour, minute, tzinfo=VIETNAM)

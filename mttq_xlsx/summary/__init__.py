@@ -15,15 +15,36 @@ from typing import Any
 from ..consolidation import Consolidation
 from ..errors import UsageError
 from ..output import atomic_path
-from . import contents, issues, progress, sources, totals, units
-from .book import CHECKS_SHEET, PROGRESS_SHEET, SOURCES_SHEET, SUMMARY_SHEET, UNITS_SHEET, Book, sheet_name
+from . import charts, comparison, contents, issues, narrative, progress, sources, totals, units
+from .book import (
+    CHARTS_SHEET,
+    CHECKS_SHEET,
+    COMPARISON_SHEET,
+    NARRATIVE_SHEET,
+    PROGRESS_SHEET,
+    SOURCES_SHEET,
+    SUMMARY_SHEET,
+    UNITS_SHEET,
+    Book,
+    sheet_name,
+)
 
 __all__ = ["PER_UNIT_MODES", "SHEETS", "per_unit_sheets", "sheet_name", "write_summary"]
 
 PER_UNIT_MODES = ("auto", "sheets", "rows")
-# The kinds of sheet, in their order in the workbook (design.md); the sheets the next issues add
-# (Số liệu báo cáo, So sánh, Biểu đồ) go after "checks".
-SHEETS = ("totals", "progress", "checks", "contents", "units", "sources")
+# The kinds of sheet, in their order in the workbook (design.md); "comparison" only with a previous
+# period.
+SHEETS = ("totals", "progress", "checks", "narrative", "comparison", "charts", "contents", "units", "sources")
+# The kinds with one sheet of a fixed name.
+SHEET_NAMES = {
+    "totals": SUMMARY_SHEET,
+    "progress": PROGRESS_SHEET,
+    "checks": CHECKS_SHEET,
+    "narrative": NARRATIVE_SHEET,
+    "comparison": COMPARISON_SHEET,
+    "charts": CHARTS_SHEET,
+    "sources": SOURCES_SHEET,
+}
 
 
 def per_unit_sheets(result: Consolidation, per_unit: str = "auto", unit_sheets_limit: int = 200) -> bool:
@@ -71,11 +92,11 @@ def _write(book: Book) -> None:
                 sheets[kind] = [(wb.add_worksheet(book.unit_sheets[u.code]), u) for u in r.units]
             else:
                 sheets[kind] = [(wb.add_worksheet(UNITS_SHEET), None)]
-        else:
-            name = {"totals": SUMMARY_SHEET, "progress": PROGRESS_SHEET, "checks": CHECKS_SHEET}
-            sheets[kind] = [(wb.add_worksheet(name.get(kind, SOURCES_SHEET)), None)]
+        elif kind != "comparison" or r.previous is not None:
+            sheets[kind] = [(wb.add_worksheet(SHEET_NAMES[kind]), None)]
     # Written in this order, not the sheets' (formats are added as first used, so this order
-    # makes the bytes): the units' rows before Tiến độ, which links to them.
+    # makes the bytes): the units' rows before Tiến độ, which links to them; the sheets of the
+    # narrative, the comparison and the charts last, so that the others are written as before.
     (ws, _), *_ = sheets["totals"]
     totals.write(book, ws)
     for ws, (spec, section) in sheets["contents"]:
@@ -88,5 +109,9 @@ def _write(book: Book) -> None:
     progress.write(book, sheets["progress"][0][0])
     issues.write(book, sheets["checks"][0][0])
     sources.write(book, sheets["sources"][0][0])
+    narrative.write(book, sheets["narrative"][0][0])
+    for ws, _ in sheets.get("comparison", ()):
+        comparison.write(book, ws)
+    charts.write(book, sheets["charts"][0][0])
     sheets["totals"][0][0].activate()
     wb.close()

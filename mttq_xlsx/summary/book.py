@@ -27,6 +27,9 @@ from ..style import DATE_FORMAT, FONT, FONT_SIZE, HEADER_TINT, LINE_HEIGHT
 SUMMARY_SHEET = "Tổng hợp"
 PROGRESS_SHEET = "Tiến độ"
 CHECKS_SHEET = "Kiểm tra"
+NARRATIVE_SHEET = "Số liệu báo cáo"
+COMPARISON_SHEET = "So sánh"
+CHARTS_SHEET = "Biểu đồ"
 UNITS_SHEET = "Đơn vị"
 SOURCES_SHEET = "Nguồn"
 
@@ -120,6 +123,7 @@ class Book:
         self.num_formats: dict[tuple[str, str], str] = {}
         self.taken: set[str] = {"history"}  # Excel reserves it
         fixed = [SUMMARY_SHEET, PROGRESS_SHEET, CHECKS_SHEET, SOURCES_SHEET]
+        fixed += [NARRATIVE_SHEET, COMPARISON_SHEET, CHARTS_SHEET]
         if not with_unit_sheets:
             fixed.append(UNITS_SHEET)
         for name in fixed:

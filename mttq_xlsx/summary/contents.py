@@ -29,7 +29,7 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
     columns = [Column("STT", 6), Column("Mã đơn vị", 12), Column("Tên đơn vị", NAME_WIDTH)]
     for c in numbers:
         f = c.field
-        title = f.label + (f" ({f.unit})" if f.unit else " (%)" if f.type == "ratio" else "")
+        title = f.titled
         if c.borrowed:
             title += " — nhắc lại để tính tỷ lệ"
         columns.append(Column(title, NUMBER_WIDTH, BORROWED_TINT if c.borrowed else HEADER_TINT))

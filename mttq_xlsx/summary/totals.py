@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__, style
+from ..consolidation import TotalLine
 from ..model import is_number
-from ..numbers import format_ratio
-from ..spec import Field, Spec
+from ..spec import Spec
 from ..style import LINE_HEIGHT, SECTION_TINT
 from .book import UNITS_SHEET, Book, Column
 
@@ -45,38 +45,29 @@ def write(book: Book, ws: Any) -> None:
     last = len(columns) - 1
     row = header + 1
     for spec in r.specs:
-        n_units = len(r.received(spec.id))
         ws.set_row(row, style.row_height((spec.title, 120)) or LINE_HEIGHT + 6)
         ws.merge_range(row, 0, row, last, spec.title, book.fmt(bold=True, border=1, text_wrap=True))
         row += 1
-        for section in spec.sections:
-            fields = [f for f in section.fields if f.is_numeric and not f.table]
-            if not fields:
-                continue
+        for section, section_lines in r.total_lines(spec):
             ws.merge_range(
                 row, 0, row, last, section.title, book.fmt(bold=True, border=1, bg_color=SECTION_TINT)
             )
             row += 1
-            for stt, f in enumerate(fields, 1):
-                _total_row(book, ws, row, stt, f, spec, n_units)
+            for stt, line in enumerate(section_lines, 1):
+                _total_row(book, ws, row, stt, line, spec)
                 row += 1
 
 
-def _total_row(book: Book, ws: Any, row: int, stt: int, f: Field, spec: Spec, n_units: int) -> None:
-    totals = book.r.totals.get(spec.id, {})
+def _total_row(book: Book, ws: Any, row: int, stt: int, line: TotalLine, spec: Spec) -> None:
+    f = line.field
     book.fit_row(ws, row, (f.label, 62))
     ws.write_number(row, 0, stt, book.cell_fmt(align="center"))
     book.text(ws, row, 1, f.label, book.text_fmt())
     book.text(ws, row, 2, "%" if f.type == "ratio" else f.unit, book.cell_fmt(align="center"))
-    value = totals.get(f.id)
-    explain = ""
-    if f.type == "ratio" and is_number(value):
-        explain = format_ratio(totals[f.numerator], totals[f.denominator])  # type: ignore[arg-type]
-    count = book.r.reported.get(spec.id, {}).get(f.id, 0)
     number = book.cell_fmt(book.num_format(spec, f))
-    if is_number(value):
-        ws.write_number(row, 3, value, number)
+    if is_number(line.value):
+        ws.write_number(row, 3, line.value, number)
     else:
         ws.write_blank(row, 3, None, number)
-    book.text(ws, row, 4, explain, book.cell_fmt(align="center"))
-    book.text(ws, row, 5, f"{count}/{n_units}", book.cell_fmt(align="center"))
+    book.text(ws, row, 4, line.explain, book.cell_fmt(align="center"))
+    book.text(ws, row, 5, f"{line.reported}/{line.units}", book.cell_fmt(align="center"))
