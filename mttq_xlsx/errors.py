@@ -23,3 +23,7 @@ class NumberError(MttqError):
 
 class OutputError(MttqError):
     """An output file or folder cannot be written."""
+
+
+class MailError(MttqError):
+    """A mailbox or mail server cannot be reached or used."""

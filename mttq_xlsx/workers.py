@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import time
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -160,6 +161,18 @@ def run(
     finally:
         for w in pool:
             w.stop()
+
+
+@contextlib.contextmanager
+def traced() -> Iterator[None]:
+    """Around a task in a worker: a fault of the program reaches the parent without its traceback
+    (exceptions are pickled without it), so put the traceback in the message, for the developers."""
+    try:
+        yield
+    except MemoryError:
+        raise  # an item that needs too much memory, which the worker reports as such
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__} in a worker process:\n{traceback.format_exc()}") from None
 
 
 def _failure(w: _Worker[Any], kind: str, limits: Limits) -> Failed:
