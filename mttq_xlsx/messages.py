@@ -127,8 +127,9 @@ def parse(entry: Entry) -> Parsed:
         return _malformed(entry, sha, "no header fields")
     envelope, label, origin, notes = _envelope(msg, entry)
     attachments, others = _attachments(msg, entry, label, envelope, notes)
-    if not any(not a.ignored for a in attachments):
-        alone = _without_report(entry, label, envelope, sha, notes, others)
+    if not any(not a.ignored for a in attachments):  # only documents that are not read, or nothing
+        named = [a.source.attachment for a in attachments] + others
+        alone = _without_report(entry, label, envelope, sha, notes, named)
         return Parsed(label, envelope, sha, origin, (alone,))
     return Parsed(label, envelope, sha, origin, tuple(attachments))
 

@@ -449,7 +449,8 @@ def test_the_suffixes_named_in_the_message_are_the_ones_read(tmp_path: Path) -> 
             message = EmailMessage()
             message["From"] = "Thành phố Lạng Sơn <mttq.tplangson@gmail.com>"
             message["Subject"] = "Báo cáo"
-            message.add_attachment(LANG_SON.read_bytes(), "application", "octet-stream", filename="Lang Son.xlsx")
+            data = LANG_SON.read_bytes()
+            message.add_attachment(data, "application", "octet-stream", filename="Lang Son.xlsx")
             (inbox / "thu.eml").write_bytes(bytes(message))
         else:
             shutil.copy2(LANG_SON, inbox / f"Lang Son{suffix}")
