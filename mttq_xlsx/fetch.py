@@ -113,9 +113,10 @@ def _record(message: Message, mailbox: str, spool: Path) -> dict[str, Any]:
 
 
 def _item(entry: Entry, envelope: Source, spool: Path) -> dict[str, Any]:
-    """An attachment written to the spool is saved; anything else is recorded as it was listed."""
+    """An attachment written to the spool is saved; anything else (the message itself, listed
+    with a known hash, or an attachment too large to decode) is recorded as it was listed."""
     item: dict[str, Any] = {"attachment": entry.source.attachment, "shown": entry.shown, "file": ""}
-    if entry.path.is_relative_to(spool) and not entry.rejected:
+    if entry.sha256 is None and not entry.rejected and entry.path.is_relative_to(spool):
         sha = hashlib.sha256(entry.path.read_bytes()).hexdigest()
         name = saved_name(envelope, entry.source.attachment, sha)
         item |= {"file": name, "sha256": sha, "size": entry.path.stat().st_size}

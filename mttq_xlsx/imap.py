@@ -13,7 +13,7 @@ import contextlib
 import ssl
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,11 @@ def connected(server: Server, password: Callable[[], str]) -> Iterator[IMAPClien
     client.normalise_times = False  # INTERNALDATE with its own zone, not this computer's
     try:
         try:
-            client.login(server.user, password())
+            secret = password()
+            if secret.isascii():
+                client.login(server.user, secret)
+            else:  # LOGIN takes ASCII only; SASL PLAIN carries UTF-8
+                client.plain_login(server.user, secret)
         except LoginError:
             raise MailError(
                 f"Máy chủ thư {server.host} từ chối đăng nhập của {server.user}: sai tên hoặc mật khẩu. "
@@ -122,8 +126,9 @@ def _entry(
     """A fetched message as an entry to parse; `size` its whole size (more than `raw` when only
     the header was fetched)."""
     received = info.get(b"INTERNALDATE")
-    if isinstance(received, datetime) and received.tzinfo is None:
-        received = received.replace(tzinfo=VIETNAM)  # a server that gave no zone
+    if isinstance(received, datetime):  # imapclient's own zone class cannot go to a worker process
+        offset = received.utcoffset()
+        received = received.replace(tzinfo=timezone(offset) if offset is not None else VIETNAM)
     path = spool / f"imap-{uid}.eml"
     path.write_bytes(raw)
     ref = MailRef(

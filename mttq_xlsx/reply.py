@@ -12,6 +12,7 @@ answered twice: the state lives with the output, never in the mailbox.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -279,6 +280,17 @@ def answer(
     return done
 
 
+def _login(smtp: smtplib.SMTP, user: str, secret: str) -> None:
+    """smtplib's login sends ASCII only; a password with Vietnamese letters goes as SASL PLAIN in UTF-8."""
+    if secret.isascii() and user.isascii():
+        smtp.login(user, secret)
+        return
+    token = base64.b64encode(f"\0{user}\0{secret}".encode()).decode()
+    code, answer = smtp.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
 def _refused(exc: smtplib.SMTPException) -> str:
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return "máy chủ từ chối địa chỉ người nhận"
@@ -320,7 +332,7 @@ def _smtp(server: Server, password: Callable[[], str] | None, insecure: bool) ->
             if password is None:
                 raise MailError(f"Cần mật khẩu của {server.user} để gửi thư.")
             try:
-                smtp.login(server.user, password())
+                _login(smtp, server.user, password())
             except smtplib.SMTPAuthenticationError:
                 raise MailError(
                     f"Máy chủ thư {server.host} từ chối đăng nhập của {server.user}: sai tên hoặc mật khẩu. "
