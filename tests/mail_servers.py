@@ -19,6 +19,7 @@ from imapclient import IMAPClient
 
 USER, PASSWORD = "tonghop.mttq", "Mk-ứng-dụng 7f3a9c"  # a password that must never show anywhere
 PYMAP = Path(sys.executable).with_name("pymap")
+DEMO = ("dict", "--demo-user", USER, "--demo-password", PASSWORD)  # pymap's in-memory backend
 
 
 def free_port() -> int:
@@ -89,8 +90,7 @@ def imap_server(tmp_path: Path) -> Iterator[Imap]:
     log = tmp_path / "pymap.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(PYMAP), "--debug", "--host", "127.0.0.1", "--port", str(port)]
-            + ["dict", "--demo-user", USER, "--demo-password", PASSWORD],
+            [str(PYMAP), "--debug", "--host", "127.0.0.1", "--port", str(port), *DEMO],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
