@@ -281,8 +281,9 @@ def answer(
 
 
 def _login(smtp: smtplib.SMTP, user: str, secret: str) -> None:
-    """smtplib's login sends ASCII only; a password with Vietnamese letters goes as SASL PLAIN in UTF-8."""
-    if secret.isascii() and user.isascii():
+    """AUTH PLAIN where offered (once, in UTF-8: smtplib's own login sends ASCII only, and tries
+    mechanism after mechanism), else smtplib's login."""
+    if "plain" not in smtp.esmtp_features.get("auth", "").lower().split():
         smtp.login(user, secret)
         return
     token = base64.b64encode(f"\0{user}\0{secret}".encode()).decode()

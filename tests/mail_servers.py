@@ -127,8 +127,9 @@ def smtp_server(tmp_path: Path, *, login: bool = False) -> Iterator[Smtp]:
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
         if isinstance(data, LoginPassword):
             logins.append((data.login.decode(), data.password.decode()))
-            return AuthResult(success=data.login.decode() == USER and data.password.decode() == PASSWORD)
-        return AuthResult(success=False)
+            good = data.login.decode() == USER and data.password.decode() == PASSWORD
+            return AuthResult(success=good, handled=False)  # not handled: the server answers 535
+        return AuthResult(success=False, handled=False)
 
     port = free_port()
     kwargs: dict[str, Any] = {}
