@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from email.utils import parseaddr
@@ -63,7 +62,7 @@ def fetch(
         messages, others = fetched(source, access, spool, known, workers, limits or Limits())
         done.other_files = len(others)
         for message in messages:
-            record = _record(message, mailbox, spool)
+            record = _record(message, mailbox)
             same = signatures.get(_signature(record))
             if same is not None:
                 same.setdefault("keys", [])
@@ -72,7 +71,7 @@ def fetch(
                 continue
             for item, entry in zip(record["files"], message.parsed.entries, strict=True):
                 if item["status"] == SAVED:
-                    _copy(entry.path, target / item["file"])
+                    _copy(entry, target / item["file"])
                     done.saved.append(item["file"])
                 elif item["reason"] == "no_attachment":
                     done.without_report.append(message.parsed.source.sender or message.parsed.label)
@@ -93,7 +92,7 @@ def _signature(record: dict[str, Any]) -> tuple[str, ...]:
     return ("", record["sha256"])
 
 
-def _record(message: Message, mailbox: str, spool: Path) -> dict[str, Any]:
+def _record(message: Message, mailbox: str) -> dict[str, Any]:
     parsed = message.parsed
     source = parsed.source
     notes = next((e.notes for e in parsed.entries if e.notes), ())
@@ -108,18 +107,19 @@ def _record(message: Message, mailbox: str, spool: Path) -> dict[str, Any]:
         "sha256": parsed.sha256,
         "label": parsed.label,
         "notes": [list(note) for note in notes],
-        "files": [_item(entry, source, spool) for entry in parsed.entries],
+        "files": [_item(entry, source) for entry in parsed.entries],
     }
 
 
-def _item(entry: Entry, envelope: Source, spool: Path) -> dict[str, Any]:
-    """An attachment written to the spool is saved; anything else (the message itself, listed
-    with a known hash, or an attachment too large to decode) is recorded as it was listed."""
+def _item(entry: Entry, envelope: Source) -> dict[str, Any]:
+    """An attachment is saved; anything else (the message itself, listed with a known hash, or an
+    attachment too large to decode) is recorded as it was listed."""
     item: dict[str, Any] = {"attachment": entry.source.attachment, "shown": entry.shown, "file": ""}
-    if entry.sha256 is None and not entry.rejected and entry.path.is_relative_to(spool):
-        sha = hashlib.sha256(entry.path.read_bytes()).hexdigest()
+    if _attachment(entry):
+        data = entry.read()
+        sha = hashlib.sha256(data).hexdigest()
         name = saved_name(envelope, entry.source.attachment, sha)
-        item |= {"file": name, "sha256": sha, "size": entry.path.stat().st_size}
+        item |= {"file": name, "sha256": sha, "size": len(data)}
         return item | {"status": SAVED, "reason": "", "message": ""}
     item["sha256"] = entry.sha256 or ""
     if entry.rejected:
@@ -144,14 +144,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "-", strip_diacritics(text)).strip("-")
 
 
-def _copy(spooled: Path, target: Path) -> None:
+def _attachment(entry: Entry) -> bool:
+    """An attachment to save: it has bytes of its own (a message listed itself has a known hash)."""
+    return entry.sha256 is None and not entry.rejected
+
+
+def _copy(entry: Entry, target: Path) -> None:
     """Write a file of the copy; one already there under the same name has the same content (the
     name holds its hash)."""
     if target.exists():
         return
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        shutil.copyfile(spooled, tmp)
+        tmp.write_bytes(entry.read())
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

@@ -22,6 +22,7 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from . import mime
 from .errors import UsageError
 from .model import Source
 from .numbers import format_number
@@ -89,6 +90,7 @@ class Entry:
     notes: tuple[tuple[str, str], ...] = ()  # (code, message) of warnings known before reading
     mail: MailRef | None = None  # a message, to be replaced by its attachments
     sha256: str | None = None  # known already ("" none): a message or attachment listed without a file
+    part: tuple[int, int, str] | None = None  # an attachment: (start, stop, transfer encoding) in `path`
 
     @property
     def is_zip(self) -> bool:
@@ -96,6 +98,7 @@ class Entry:
         return (
             self.member is None
             and self.mail is None
+            and self.part is None
             and not self.ignored
             and not self.rejected
             and self.path.suffix.lower() == ZIP_SUFFIX
@@ -103,6 +106,11 @@ class Entry:
 
     def read(self) -> bytes:
         """The bytes: raises OSError, or Rejected for a member that cannot or must not be inflated."""
+        if self.part is not None:
+            start, stop, encoding = self.part
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                return mime.decoded(f.read(stop - start), encoding)
         if self.member is None:
             return self.path.read_bytes()
         return _read_member(self)
@@ -129,6 +137,8 @@ class Entry:
         return sha.hexdigest()
 
     def _open(self) -> IO[bytes]:
+        if self.part is not None:
+            return io.BytesIO(self.read())
         if self.mail is not None and self.mail.size >= 0:  # one message of a mailbox file
             with open(self.path, "rb") as f:
                 f.seek(self.mail.start)

@@ -1,13 +1,17 @@
 """One mail message: who sent it, when it arrived, and its attachments, each an Entry to read.
 
 `parse` runs in a capped worker process (`sources` sends every message there): a message may be
-anything. It is parsed once, by the email package's compat32 parser, which splits the structure
-three times faster than `policy.default`; the headers users see (From, Subject, the attachments'
-names) are then read from the raw headers with `policy.default`, which decodes RFC 2231, encoded
-words (Outlook puts them inside quotes) and raw UTF-8 alike. Each attachment that looks like a
-document is written to the run's temporary folder and listed; images (inline pictures, logos),
-signatures and the text of the message are not. A message without a workbook is listed itself,
-with its sender: "xin gửi báo cáo" without the attachment is the commonest mistake.
+anything. It is read once, its parts found by their MIME boundaries (`mime`), each body left
+where it lies: an attachment is an Entry pointing at its bytes in the message file (`part`),
+decoded by the worker that reads it; only a zip (opened from a file) and the parts of a
+forwarded message that was itself encoded are written to the run's temporary folder. The
+headers of each part go through the email package (compat32); the headers users see
+(From, Subject, an attachment's name) are read from those raw headers with `policy.default`,
+which decodes RFC 2231, encoded words (Outlook puts them inside quotes) and raw UTF-8 alike.
+Each attachment that looks like a document is written to the run's temporary folder and listed;
+images (inline pictures, logos), signatures and the text of the message are not. A message
+without a workbook is listed itself, with its sender: "xin gửi báo cáo" without the attachment
+is the commonest mistake.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from datetime import UTC, datetime
 from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
-from email.parser import BytesParser
 from email.utils import parsedate_to_datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import mime
 from .intake import LOCK_FILE, MEMBER, NOT_READ, ZIP_SUFFIX, Entry, MailRef, decode_name
 from .model import Source
 from .numbers import format_number
@@ -110,8 +114,7 @@ def parse(entry: Entry) -> Parsed:
         listed = replace(entry, mail=None, rejected=rejected, sha256="")
         return Parsed(entry.shown, Source(kind="mail"), "", "", (listed,))
     if size > MAX_MESSAGE:
-        head = BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
-        envelope, label, origin, _ = _envelope(head, entry)
+        envelope, label, origin, _ = _envelope(mime.header(data)[0], entry)
         message = (
             f"Thư quá lớn ({format_number(round(size / 1e6))} MB, giới hạn {MAX_MESSAGE >> 20} MB); "
             "không đọc các tệp đính kèm. Hãy đề nghị đơn vị gửi riêng tệp báo cáo."
@@ -120,13 +123,13 @@ def parse(entry: Entry) -> Parsed:
         return Parsed(label, envelope, "", origin, (listed,))
     sha = hashlib.sha256(data).hexdigest()
     try:
-        msg = BytesParser(policy=policy.compat32).parsebytes(data)
-    except Exception as exc:  # the parser is lenient; this is a fault of a strange kind
+        top = mime.header(data)[0]
+        if not top.keys():
+            return _malformed(entry, sha, "no header fields")
+        envelope, label, origin, notes = _envelope(top, entry)
+        attachments, others = _attachments(data, entry, label, envelope, notes)
+    except Exception as exc:  # headers and MIME are read leniently; this is a fault of a strange kind
         return _malformed(entry, sha, said(exc))
-    if not msg.keys():
-        return _malformed(entry, sha, "no header fields")
-    envelope, label, origin, notes = _envelope(msg, entry)
-    attachments, others = _attachments(msg, entry, label, envelope, notes)
     if not any(not a.ignored for a in attachments):  # only documents that are not read, or nothing
         named = [a.source.attachment for a in attachments] + others
         alone = _without_report(entry, label, envelope, sha, notes, named)
@@ -187,13 +190,13 @@ def _envelope(msg: Message, entry: Entry) -> tuple[Source, str, str, tuple[tuple
     name, address = _sender(view)
     sender = str(Address(display_name=name, addr_spec=address)) if address else name
     subject = clean_text(str(_header(view, "subject") or ""))
-    message_id = clean_text(str(_header(view, "message-id") or ""))
+    message_id = clean_text(str(msg.get("message-id", "")))  # ASCII: needs no decoding
     received, origin = mail.received, mail.received_from
     notes: tuple[tuple[str, str], ...] = ()
     if received is None:
-        received, origin = _top_received(view), "received"
+        received, origin = _top_received(msg), "received"
     if received is None:
-        received, origin = _date(view), "date"
+        received, origin = _moment(str(msg.get("date", ""))), "date"
         if received is not None:
             notes = (
                 (
@@ -233,17 +236,10 @@ def _sender(view: EmailMessage) -> tuple[str, str]:
     return clean_text(found[0].display_name), clean_text(found[0].addr_spec).lower()
 
 
-def _top_received(view: EmailMessage) -> datetime | None:
+def _top_received(msg: Message) -> datetime | None:
     """When the last server took the message in: the date after the `;` of the top Received:."""
-    header = _header(view, "received")
-    if header is None or ";" not in str(header):
-        return None
-    return _moment(str(header).rsplit(";", 1)[1])
-
-
-def _date(view: EmailMessage) -> datetime | None:
-    header = _header(view, "date")
-    return _moment(str(header)) if header is not None else None
+    header = " ".join(str(msg.get("received", "")).split())
+    return _moment(header.rsplit(";", 1)[1]) if ";" in header else None
 
 
 def _moment(text: str) -> datetime | None:
@@ -255,23 +251,21 @@ def _moment(text: str) -> datetime | None:
 
 
 def _attachments(
-    msg: Message, entry: Entry, label: str, envelope: Source, notes: tuple[tuple[str, str], ...]
+    data: bytes, entry: Entry, label: str, envelope: Source, notes: tuple[tuple[str, str], ...]
 ) -> tuple[list[Entry], list[str]]:
-    """Every attachment that looks like a document, written to the spool (forwarded messages'
-    too), and the names of the other named attachments (pictures sent as attachments)."""
+    """Every attachment that looks like a document (forwarded messages' too), each pointing at its
+    bytes in the message file, and the names of the other named attachments (pictures)."""
     mail = entry.mail
     assert mail is not None
     stamp = envelope.received_at or _file_time(entry.path)
     found: list[Entry] = []
     others: list[str] = []
     shown: set[str] = set()
-    for part in msg.walk():
-        if part.is_multipart():
-            continue  # a container; walk goes into it, and into a forwarded message
+    for leaf in mime.leaves(data):
+        part = leaf.head
         ctype = part.get_content_type()
-        view = _view(part)
-        try:
-            raw_name = view.get_filename()
+        try:  # compat32 has a quick look for a name; policy.default decodes it
+            raw_name = _view(part).get_filename() if part.get_filename() is not None else None
         except Exception:  # a parameter too broken to decode
             raw_name = None
         name = clean_name(raw_name) if raw_name else ""
@@ -290,8 +284,7 @@ def _attachments(
         at = _unique(f"{label}{MEMBER}{name}", shown)
         source = replace(envelope, attachment=name)
         kind: dict[str, Any] = {"ignored": _not_read(name)}
-        payload = part.get_payload()
-        if isinstance(payload, str) and len(payload) * 3 // 4 > MAX_ATTACHMENT:
+        if (leaf.stop - leaf.start) * 3 // 4 > MAX_ATTACHMENT:
             kind = {
                 "rejected": (
                     "file_too_large",
@@ -303,10 +296,12 @@ def _attachments(
             }
             found.append(Entry(at, entry.path, source, stamp=stamp, notes=notes, **kind))
             continue
-        data = part.get_payload(decode=True)
-        data = data if isinstance(data, bytes) else b""
+        if leaf.data is data and suffix != ZIP_SUFFIX:  # read where it lies, when its turn comes
+            where = (mail.start + leaf.start, mail.start + leaf.stop, leaf.encoding)
+            found.append(Entry(at, entry.path, source, stamp=stamp, notes=notes, part=where, **kind))
+            continue
         target = Path(f"{mail.spool}-{len(found)}{suffix if suffix in READ_NAMES else '.bin'}")
-        target.write_bytes(data)
+        target.write_bytes(leaf.decoded())  # a zip is opened from a file
         found.append(Entry(at, target, source, stamp=stamp, notes=notes, **kind))
     return found, others
 

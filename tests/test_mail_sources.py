@@ -476,3 +476,105 @@ def test_same_mailbox_same_report(tmp_path: Path) -> None:
         report_dict(consolidate(Path(__file__).parents[1] / "samples" / "hop-thu.mbox", options()))
     )
     assert first == second
+
+
+# ---------------------------------------------------------------------- MIME as it arrives
+def _multipart(
+    parts: list[bytes], boundary: bytes, *, eol: bytes, preamble: bytes = b"", close: bool = True
+) -> bytes:
+    head = (
+        b"From: " + ADDRESS["178"].encode() + b"\nSubject: x\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\n\n'
+    )
+    body = preamble + b"".join(b"--" + boundary + b"  \n" + p + b"\n" for p in parts)
+    body += b"--" + boundary + b"--\nan epilogue\n" if close else b""
+    return (head + body).replace(b"\n", eol)
+
+
+def _workbook_part(name: str, data: bytes, encoding: str = "base64") -> bytes:
+    import base64
+    import quopri
+
+    encoded = base64.encodebytes(data) if encoding == "base64" else quopri.encodestring(data)
+    return (
+        f'Content-Type: application/octet-stream; name="{name}"\n'
+        f"Content-Transfer-Encoding: {encoding}\n"
+        f'Content-Disposition: attachment; filename="{name}"\n\n'
+    ).encode() + encoded.rstrip(b"\n")
+
+
+@pytest.mark.parametrize("eol", [b"\n", b"\r\n"])
+def test_parts_are_found_by_their_boundary_lines(eol: bytes) -> None:
+    """A preamble, a text line that starts like the boundary, padding after boundary lines, an
+    epilogue; LF and CRLF; base64 and quoted-printable: each body comes back exactly."""
+    from mttq_xlsx import mime
+
+    text = b"Content-Type: text/plain\n\nXin g\xc3\xa1i\n--b1-not-a-boundary\nend"
+    note = "Ghi chú: Đình Lập gửi muộn = 2 ngày\nhết.".encode()
+    raw = _multipart(
+        [
+            text,
+            _workbook_part("a.xlsx", LANG_SON.read_bytes()),
+            _workbook_part("b.txt", note, "quoted-printable"),
+        ],
+        b"b1",
+        eol=eol,
+        preamble=b"This is a multi-part message in MIME format.\n",
+    )
+    leaves = list(mime.leaves(raw))
+    assert [leaf.head.get_filename() for leaf in leaves] == [None, "a.xlsx", "b.txt"]
+    assert leaves[0].decoded() == b"Xin g\xc3\xa1i\n--b1-not-a-boundary\nend".replace(b"\n", eol)
+    assert leaves[1].decoded() == LANG_SON.read_bytes()
+    assert leaves[2].decoded() == note.replace(b"\n", eol)
+
+
+def test_cut_short_missing_closing_line_and_an_encoded_forward(tmp_path: Path) -> None:
+    """A message that did not arrive whole (its attachment cut in the middle): listed, the workbook
+    rejected as damaged. No closing boundary line: the attachment still read. A forwarded message
+    itself sent as base64: opened, its workbook read."""
+    import base64
+
+    whole = _multipart([_workbook_part("a.xlsx", LANG_SON.read_bytes())], b"zz", eol=b"\n")
+    cut = whole[: len(whole) * 2 // 3]
+    unclosed = _multipart([_workbook_part("b.xlsx", CAO_LOC.read_bytes())], b"yy", eol=b"\n", close=False)
+    inner = mail(unit("184"), None, [("c.xls", VAN_QUAN)])
+    forward = _multipart(
+        [b"Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n" + base64.encodebytes(inner)],
+        b"xx",
+        eol=b"\n",
+    )
+    folder = tmp_path / "thu"
+    folder.mkdir()
+    for name, raw in (("cut.eml", cut), ("unclosed.eml", unclosed), ("forward.eml", forward)):
+        (folder / name).write_bytes(raw)
+    result = consolidate(folder, options())
+    assert files_of(result) == {
+        "cut.eml › a.xlsx": (REJECTED, "corrupt_file"),
+        "forward.eml › c.xls": (ACCEPTED, ""),
+        "unclosed.eml › b.xlsx": (ACCEPTED, ""),
+    }
+
+
+def test_fetch_from_files_adds_only_messages_it_does_not_have(tmp_path: Path) -> None:
+    """From files, a message is known by its Message-ID and its attachments' hashes: the same
+    mailbox fetched again, or exported again as a Maildir, adds nothing; a new message is added."""
+    from tools import sample_mail
+
+    copy = tmp_path / "hop-thu"
+    messages = sample_mail.mailbox_messages(Path(__file__).parents[1] / "samples" / "inbox")
+    box = write_mbox(tmp_path / "a.mbox", messages[:10])
+    first = run("fetch", box, "-o", copy)
+    assert (
+        first.output.splitlines()[0]
+        == f"Đã lấy 10 thư mới vào {copy}: lưu 11 tệp; 0 thư không có tệp báo cáo; 0 thư đã có từ trước."
+    )
+    saved = sorted(p.name for p in copy.iterdir())
+    again = run("fetch", write_maildir(tmp_path / "Maildir", messages), "-o", copy)
+    assert (
+        again.output.splitlines()[0]
+        == f"Đã lấy 5 thư mới vào {copy}: lưu 4 tệp; 1 thư không có tệp báo cáo; 10 thư đã có từ trước."
+    )
+    assert set(saved) < set(p.name for p in copy.iterdir())
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    assert [m["mailbox"] for m in manifest["messages"]] == ["a.mbox"] * 10 + ["Maildir"] * 5
+    assert {m["received_from"] for m in manifest["messages"]} == {"mbox", "maildir"}
