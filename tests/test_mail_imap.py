@@ -266,3 +266,31 @@ def test_fetch_then_only_new_messages_and_the_copy_consolidates_alike(
     os.remove(copy / "manifest.json")  # without its manifest the copy is a folder of plain files
     plain = consolidate(copy, Options(period=PERIOD))
     assert {f.source.kind for f in plain.files} == {"file", "zip"}  # no envelope any more
+
+
+def test_a_message_too_large_is_listed_from_its_header_alone(
+    server: Imap, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over the message limit (lowered here to 1 MB; the workers are forked from this process),
+    only the header is downloaded (BODY.PEEK[HEADER]), and the message is listed with its sender."""
+    from mttq_xlsx import imap, messages
+
+    monkeypatch.setattr(messages, "MAX_MESSAGE", 1 << 20)
+    monkeypatch.setattr(imap, "MAX_MESSAGE", 1 << 20)
+    at = vn(2024, 6, 9, 9, 0)
+    big = mail(unit("178"), at, [("to.xlsx", os.urandom(2 << 20))])
+    small = mail(unit("183"), at, [("nho.xlsx", INBOX / "Báo cáo Cao Lộc.xlsx")])
+    server.append("Lớn", [(at, big, ()), (at, small, ())])
+    start = len(server.log.read_text(encoding="utf-8").splitlines())
+    result = consolidate(f"{server.url}/Lớn", Options(period=PERIOD), mail=access())
+    by_sender = {f.source.sender.rsplit("<", 1)[1]: (f.status, f.reason) for f in result.files}
+    assert by_sender == {
+        "mttq.tplangson@gmail.com>": ("rejected", "file_too_large"),
+        "mttq.caoloc@gmail.com>": ("accepted", ""),
+    }
+    sent = [
+        line
+        for line in server.log.read_text(encoding="utf-8").splitlines()[start:]
+        if "-->|" in line and "FETCH" in line
+    ]
+    assert any("BODY.PEEK[HEADER]" in line for line in sent)
