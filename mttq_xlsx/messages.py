@@ -264,14 +264,20 @@ def _attachments(
     for leaf in mime.leaves(data):
         part = leaf.head
         ctype = part.get_content_type()
-        try:  # compat32 has a quick look for a name; policy.default decodes it
-            raw_name = _view(part).get_filename() if part.get_filename() is not None else None
+        disposition = part.get_content_disposition()
+        if ctype.startswith(_NOT_DOCUMENTS) and disposition != "attachment":
+            continue  # an inline picture, a signature: not even its name is looked at
+        raw = f"{part.get('content-disposition', '')} {part.get('content-type', '')}".lower()
+        if "name" not in raw and ctype not in _SUFFIX_OF_TYPE:
+            continue  # the text of the message (a look at the raw header: the parsers cost)
+        try:  # the name decoded as policy.default decodes it
+            raw_name = _view(part).get_filename() if "name" in raw else None
         except Exception:  # a parameter too broken to decode
             raw_name = None
         name = clean_name(raw_name) if raw_name else ""
         suffix = PurePosixPath(name.lower()).suffix
         if ctype.startswith(_NOT_DOCUMENTS) or suffix in _NOT_DOCUMENT_SUFFIXES:
-            if name and part.get_content_disposition() == "attachment":
+            if name and disposition == "attachment":
                 others.append(name)
             continue
         if not name:
@@ -279,7 +285,7 @@ def _attachments(
                 continue  # the text of the message, or an unnamed part of no known kind
             name = f"tệp đính kèm {len(found) + 1}{_SUFFIX_OF_TYPE[ctype]}"
             suffix = _SUFFIX_OF_TYPE[ctype]
-        elif ctype.startswith("text/") and part.get_content_disposition() != "attachment":
+        elif ctype.startswith("text/") and disposition != "attachment":
             continue  # a named text part shown in the message
         at = _unique(f"{label}{MEMBER}{name}", shown)
         source = replace(envelope, attachment=name)

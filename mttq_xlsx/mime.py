@@ -57,8 +57,9 @@ def leaves(data: bytes, start: int = 0, stop: int | None = None, depth: int = 0)
     at its boundary lines, a forwarded message (message/rfc822) opened."""
     stop = len(data) if stop is None else stop
     head, body = header(data, start, stop)
-    ctype, boundary = head.get_content_type(), head.get_boundary()
-    if ctype.startswith("multipart/") and boundary and depth < MAX_DEPTH:
+    ctype = head.get_content_type()
+    boundary = head.get_boundary() if ctype.startswith("multipart/") else None
+    if boundary and depth < MAX_DEPTH:
         for first, last in chunks(data, body, stop, boundary):
             yield from leaves(data, first, last, depth + 1)
     elif ctype == "message/rfc822" and depth < MAX_DEPTH:
