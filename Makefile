@@ -4,7 +4,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEMPLATE_PERIOD ?= 2026
 SAMPLE_PERIOD := 2024-6T
-SOURCE ?= samples/inbox  # or samples/hop-thu.mbox: the same inbox as the units mailed it
+# what `make demo` consolidates; SOURCE=samples/hop-thu.mbox: the same inbox as the units mailed it
+SOURCE ?= samples/inbox
 
 .PHONY: setup demo test lint templates samples bench smoke clean
 
