@@ -1,7 +1,8 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
-(a `Consolidation`, with `Options`), `write_summary`, `write_json_report`, and the errors. They
+(a `Consolidation`, with `Options`; a mailbox with `MailAccess`), `write_summary`,
+`write_json_report`, `fetch` and `reply` (mail), and the errors. They
 are imported when first used, so importing the package stays cheap: reading workers import it,
 and nothing here imports pandas, xlsxwriter or openpyxl.
 """
@@ -13,12 +14,22 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
-from .errors import MttqError, NumberError, OutputError, Rejected, RosterError, SpecError, UsageError
+from .errors import (
+    MailError,
+    MttqError,
+    NumberError,
+    OutputError,
+    Rejected,
+    RosterError,
+    SpecError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
-    from .api import check, consolidate, write_json_report, write_summary, write_templates
+    from .api import check, consolidate, fetch, reply, write_json_report, write_summary, write_templates
     from .consolidation import Consolidation
     from .ingest import Options
+    from .mailboxes import MailAccess
     from .spec import load_spec
 
 _LAZY = {
@@ -28,11 +39,16 @@ _LAZY = {
     "consolidate": "api",
     "Consolidation": "consolidation",
     "Options": "ingest",
+    "MailAccess": "mailboxes",
+    "fetch": "api",
+    "reply": "api",
     "write_summary": "api",
     "write_json_report": "api",
 }
 __all__ = [
     "Consolidation",
+    "MailAccess",
+    "MailError",
     "MttqError",
     "NumberError",
     "Options",
@@ -44,7 +60,9 @@ __all__ = [
     "__version__",
     "check",
     "consolidate",
+    "fetch",
     "load_spec",
+    "reply",
     "write_json_report",
     "write_summary",
     "write_templates",

@@ -163,7 +163,8 @@ def test_missing_inbox(tmp_path: Path) -> None:
     result = run("consolidate", tmp_path / "khong-co", "-o", tmp_path / "x.xlsx")
     assert result.exit_code == 2
     assert (
-        result.stderr == f"Lỗi: Không thấy thư mục “{tmp_path / 'khong-co'}”. Hãy kiểm tra lại đường dẫn.\n"
+        result.stderr
+        == f"Lỗi: Không thấy thư mục hay hộp thư “{tmp_path / 'khong-co'}”. Hãy kiểm tra lại đường dẫn.\n"
     )
 
 
