@@ -2,7 +2,7 @@
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
 (a `Consolidation`, with `Options`; a mailbox with `MailAccess`), `write_summary`,
-`write_json_report`, `fetch` and `reply` (mail), and the errors. They
+`write_json_report`, `write_rollup`, `fetch` and `reply` (mail), and the errors. They
 are imported when first used, so importing the package stays cheap: reading workers import it,
 and nothing here imports pandas, xlsxwriter or openpyxl.
 """
@@ -26,7 +26,16 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from .api import check, consolidate, fetch, reply, write_json_report, write_summary, write_templates
+    from .api import (
+        check,
+        consolidate,
+        fetch,
+        reply,
+        write_json_report,
+        write_rollup,
+        write_summary,
+        write_templates,
+    )
     from .consolidation import Consolidation
     from .ingest import Options
     from .mailboxes import MailAccess
@@ -44,6 +53,7 @@ _LAZY = {
     "reply": "api",
     "write_summary": "api",
     "write_json_report": "api",
+    "write_rollup": "api",
 }
 __all__ = [
     "Consolidation",
@@ -64,6 +74,7 @@ __all__ = [
     "load_spec",
     "reply",
     "write_json_report",
+    "write_rollup",
     "write_summary",
     "write_templates",
 ]

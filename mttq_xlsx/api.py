@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import ingest, json_report, mailserver
+from . import crosslevel, ingest, json_report, mailserver, rollup
 from .consolidation import Consolidation
 from .errors import UsageError
 from .ingest import Options, Progress
@@ -41,7 +41,9 @@ __all__ = [
     "guard_outputs",
     "load_spec",
     "reply",
+    "rollup_unit",
     "write_json_report",
+    "write_rollup",
     "write_summary",
     "write_templates",
 ]
@@ -113,9 +115,11 @@ def consolidate(
     workers: int | None = None,
     progress: Progress | None = None,
     mail: MailAccess | None = None,
+    against: Sequence[PathLike] = (),
 ) -> Consolidation:
     """Read every file under `inbox` (subfolders and zips included; nothing there is changed) and
-    consolidate them: newest submission per unit and report, checks, totals, completeness.
+    consolidate them: newest submission per unit and report, checks, totals, completeness, and the
+    cross-level check: a unit's own report against its units' (`rollup_mismatch`).
     `inbox` may also be an mbox file, a Maildir or an IMAP folder ("imaps://user@host/INBOX"),
     reached as `mail` says (`MailAccess`: folder, since, password); their messages' attachments
     are the files, and their arrival times judge lateness and which submission is newest.
@@ -123,7 +127,8 @@ def consolidate(
     `options` gives every setting at once (`Options`: also the limits per file and whether units
     off the roster are rejected); the keywords set the usual ones over it. Without a period, each
     file keeps its own and the summary takes the latest. `progress(done, total)` is called after
-    each file.
+    each file. `against`: reports of units whose units are in the inbox (a roll-up, or a report
+    made by hand), checked against them; they are not counted in the totals.
     """
     changes: dict[str, object] = {}
     if roster is not None:
@@ -137,7 +142,15 @@ def consolidate(
     if workers is not None:
         changes["workers"] = workers
     options = dataclasses.replace(options or Options(), **changes)  # type: ignore[arg-type]
-    return ingest.read_inbox(_source(inbox), options, progress, mail)
+    result = ingest.read_inbox(_source(inbox), options, progress, mail)
+    if against:  # the units whose reports they are need not be on the roster
+        given = ingest.read_files(
+            [Path(p) for p in against], dataclasses.replace(options, strict_roster=False)
+        )
+        result.against = given.submissions
+        result.issues += given.issues
+    result.issues += crosslevel.check_levels(result, result.against)
+    return result
 
 
 def fetch(
@@ -208,6 +221,43 @@ def write_summary(
 
     guard_outputs(result.inbox, target)
     return summary.write_summary(result, Path(target), per_unit=per_unit, unit_sheets_limit=unit_sheets_limit)
+
+
+def rollup_unit(code: str, name: str | None = None, roster: Roster | None = None) -> Unit:
+    """The unit a roll-up is made for, by its code: the roster's unit, else the official list's
+    province or commune; `name` sets its name. Raises UsageError when none is found and no name
+    is given."""
+    return rollup.rollup_unit(code, name, _units(roster))
+
+
+def write_rollup(
+    result: Consolidation,
+    target: PathLike,
+    unit: Unit | str,
+    *,
+    unit_name: str | None = None,
+    generated_at: datetime | None = None,
+) -> list[Path]:
+    """Write the consolidating unit's own report for the level above, made from the run's accepted
+    reports: the same locked template, sums in the input cells, live ratio formulas, texts and table
+    rows gathered unit by unit with the unit named, the units' own figures carried in a very hidden
+    sheet. `unit`: a `Unit`, or a code looked up in the run's roster, else in the official list.
+
+    One workbook per report received: `target` itself, or with several reports
+    `<name>_<report_id>.xlsx` beside it; none when no report was received. Never inside the inbox.
+    """
+    if isinstance(unit, str):
+        unit = rollup.rollup_unit(unit, unit_name, result.roster)
+    elif unit_name:
+        unit = dataclasses.replace(unit, name=unit_name)
+    target = Path(target)
+    guard_outputs(result.inbox, target)
+    specs = result.specs
+    paths = []
+    for spec in specs:
+        path = target if len(specs) == 1 else target.with_name(f"{target.stem}_{spec.id}{target.suffix}")
+        paths.append(rollup.write_rollup(result, spec, unit, path, generated_at))
+    return paths
 
 
 def write_json_report(result: Consolidation, target: PathLike) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
+from .fieldmap import UNITS_KEY
 from .model import Issue, Submission, Value, is_number
 from .numbers import (
     PERCENT_DECIMALS,
@@ -22,7 +23,7 @@ from .numbers import (
     ratio_matches,
 )
 from .periods import Period
-from .spec import ROWS_PREFIX, Field, Rule, Spec
+from .spec import LIST, ROWS_PREFIX, Field, Rule, Spec
 
 TEXT_LIMIT = 255
 
@@ -75,7 +76,9 @@ def _issue(sub: Submission, f: Field, severity: str, code: str, message: str, ro
     )
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A value as a message quotes it: a number in Vietnamese notation, a date as dd/mm/yyyy, a text
+    in quotes."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, int | float):
@@ -104,9 +107,11 @@ def _normalise(
         return _date(sub, f, value, period, row)
     text = _text_of(value)
     if f.type == "list" and text not in lists.get(f.list_name, ()):
-        _issue(sub, f, ERROR, "not_in_list", f"{_show(text)} không có trong danh sách chọn.", row)
+        _issue(sub, f, ERROR, "not_in_list", f"{show_value(text)} không có trong danh sách chọn.", row)
     limit = f.max_length or TEXT_LIMIT
-    if len(text) > limit:
+    # a roll-up's gathered text is as long as its units' texts, each checked at the level below
+    gathered = f.aggregate == LIST and UNITS_KEY in sub.meta
+    if len(text) > limit and not gathered:
         _issue(sub, f, WARNING, "text_too_long", f"dài {len(text)} ký tự, quá giới hạn {limit}.", row)
     return text
 
@@ -123,7 +128,7 @@ def _number(
     sub: Submission, f: Field, value: Value, row: int | None, shown: dict[str, ParsedNumber | None]
 ) -> Value:
     if isinstance(value, bool | datetime | date):
-        _issue(sub, f, ERROR, "not_a_number", f"{_show(value)} không phải là số.", row)
+        _issue(sub, f, ERROR, "not_a_number", f"{show_value(value)} không phải là số.", row)
         return None
     number: float | int
     if isinstance(value, str):
@@ -135,7 +140,7 @@ def _number(
                 f,
                 ERROR,
                 "unparseable_number",
-                f"{_show(value)} không đọc được thành số: {exc}",
+                f"{show_value(value)} không đọc được thành số: {exc}",
                 row,
             )
             return value
@@ -147,21 +152,21 @@ def _number(
                 f,
                 WARNING,
                 "number_as_text",
-                f"số được nhập dưới dạng chữ {_show(value)}, đã đọc là {_show(number)}.",
+                f"số được nhập dưới dạng chữ {show_value(value)}, đã đọc là {show_value(number)}.",
                 row,
             )
     elif isinstance(value, int | float):
         number = value
         shown.setdefault(f.id, None)
     else:  # a time of day or a duration (hh:mm typed into the cell)
-        _issue(sub, f, ERROR, "not_a_number", f"{_show(value)} không phải là số.", row)
+        _issue(sub, f, ERROR, "not_a_number", f"{show_value(value)} không phải là số.", row)
         return None
     if isinstance(number, float) and math.isnan(number):
         return None
     if number < 0:
-        _issue(sub, f, ERROR, "negative", f"số âm ({_show(number)}); số liệu phải ≥ 0.", row)
+        _issue(sub, f, ERROR, "negative", f"số âm ({show_value(number)}); số liệu phải ≥ 0.", row)
     if f.type == "count" and not float(number).is_integer():
-        _issue(sub, f, ERROR, "not_integer", f"{_show(number)} không phải số nguyên.", row)
+        _issue(sub, f, ERROR, "not_integer", f"{show_value(number)} không phải số nguyên.", row)
     if isinstance(number, float) and number.is_integer() and f.type != "ratio":
         return int(number)
     return number
@@ -181,7 +186,7 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
                 f,
                 WARNING,
                 "date_as_text",
-                f"ngày được nhập dưới dạng chữ {_show(value)}.",
+                f"ngày được nhập dưới dạng chữ {show_value(value)}.",
                 row,
             )
         except ValueError:
@@ -190,12 +195,12 @@ def _date(sub: Submission, f: Field, value: Value, period: Period, row: int | No
                 f,
                 ERROR,
                 "not_a_date",
-                f"{_show(value)} không phải là ngày (ngày/tháng/năm).",
+                f"{show_value(value)} không phải là ngày (ngày/tháng/năm).",
                 row,
             )
             return value
     else:  # a number, a time of day or a duration: kept as the text it shows
-        _issue(sub, f, ERROR, "not_a_date", f"{_show(value)} không phải là ngày.", row)
+        _issue(sub, f, ERROR, "not_a_date", f"{show_value(value)} không phải là ngày.", row)
         return _text_of(value)
     if f.in_period and not period.contains(day):
         _issue(
@@ -227,7 +232,7 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
                 f,
                 ERROR,
                 "total_mismatch",
-                f"tổng ghi {_show(held)} nhưng cộng các số hạng được {_show(expected)}.",
+                f"tổng ghi {show_value(held)} nhưng cộng các số hạng được {show_value(expected)}.",
             )
         if held is None and expected is not None:
             sub.values[f.id] = expected  # the file was never recalculated: the total is its parts
@@ -241,7 +246,7 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
                 f,
                 ERROR,
                 "part_exceeds_whole",
-                f"tử số {_show(num)} lớn hơn mẫu số {_show(den)}.",
+                f"tử số {show_value(num)} lớn hơn mẫu số {show_value(den)}.",
             )
         if held is not None and num is not None and den:
             decimals = _shown_decimals(shown)
@@ -251,7 +256,7 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
                     f,
                     ERROR,
                     "ratio_mismatch",
-                    f"tỷ lệ ghi {format_percent(held, decimals)} nhưng {_show(num)}/{_show(den)} = "
+                    f"tỷ lệ ghi {format_percent(held, decimals)} nhưng {show_value(num)}/{show_value(den)} = "
                     f"{format_percent(num / den)}.",
                 )
         sub.values[f.id] = num / den if num is not None and den else None
@@ -259,7 +264,7 @@ def _check_derived(sub: Submission, f: Field, shown: ParsedNumber | None) -> Non
         column = sub.values.get(f.of)
         count = sum(1 for v in column if v == f.match) if isinstance(column, list) else 0
         if held is not None and held != count:
-            _issue(sub, f, ERROR, "total_mismatch", f"ghi {_show(held)} nhưng bảng có {count} dòng.")
+            _issue(sub, f, ERROR, "total_mismatch", f"ghi {show_value(held)} nhưng bảng có {count} dòng.")
         sub.values[f.id] = count
 
 
@@ -306,7 +311,7 @@ def _check_rule(sub: Submission, rule: Rule, index: dict[str, Field]) -> None:
                 anchor,
                 rule.severity,
                 "missing_required",
-                f"{names} là {_show(total)} nhưng {_label(rule.right, index)} "
+                f"{names} là {show_value(total)} nhưng {_label(rule.right, index)} "
                 f"{'chưa ghi' if right is None else 'bằng 0'}.{hint}",
             )
         return
@@ -321,7 +326,8 @@ def _check_rule(sub: Submission, rule: Rule, index: dict[str, Field]) -> None:
             anchor,
             rule.severity,
             code,
-            f"{names} ({_show(total)}) {relation} {_label(rule.right, index)} ({_show(right)}).{hint}",
+            f"{names} ({show_value(total)}) {relation} {_label(rule.right, index)} "
+            f"({show_value(right)}).{hint}",
         )
 
 

@@ -305,6 +305,15 @@ def _progress_bar() -> Iterator[Progress | None]:
     default=None,
     help="Số tiến trình đọc tệp (mặc định: số lõi CPU).",
 )
+@click.option("--rollup", type=OUTPUT_FILE, help="Ghi báo cáo của chính đơn vị tổng hợp để gửi cấp trên.")
+@click.option("--as-unit", "as_unit", help="Mã đơn vị tổng hợp (cần cho --rollup), ví dụ 20 (tỉnh Lạng Sơn).")
+@click.option("--as-unit-name", "as_unit_name", help="Tên đơn vị tổng hợp, nếu khác tên trong danh sách.")
+@click.option(
+    "--against",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Báo cáo tổng hợp của đơn vị cấp trên, đối chiếu với các đơn vị trong INBOX.",
+)
 @mail_options
 @handle_errors
 def consolidate(
@@ -319,6 +328,10 @@ def consolidate(
     password: str | None,
     per_unit: str,
     workers: int | None,
+    rollup: Path | None,
+    as_unit: str | None,
+    as_unit_name: str | None,
+    against: tuple[Path, ...],
     folder: str | None,
     since: datetime | None,
     password_file: Path | None,
@@ -333,15 +346,28 @@ def consolidate(
     MTTQ_MAIL_PASSWORD, --password-file, hoặc gõ khi được hỏi. Mã thoát: 0 không có vấn đề,
     1 có lỗi, cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
 
+    Với --rollup và --as-unit: ghi thêm báo cáo của chính đơn vị tổng hợp để gửi cấp trên
+    (cộng số liệu các đơn vị, gộp phần chữ, kèm số liệu từng đơn vị). Báo cáo của một đơn vị
+    có đơn vị trực thuộc (cột parent_code) được đối chiếu với báo cáo của các đơn vị đó;
+    --against đối chiếu thêm một báo cáo tổng hợp với các đơn vị trong INBOX.
+
     \b
     Ví dụ:
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
             --period 2024-6T --deadline 2024-06-10 --report bao-cao.json
+        mttq-xlsx consolidate hop-thu/ --roster don-vi.csv --period 2024-6T \\
+            --rollup tong-hop-tinh.xlsx --as-unit 20
+        mttq-xlsx consolidate hop-thu/ --roster don-vi.csv --against tong-hop-tinh.xlsx
         mttq-xlsx consolidate hop-thu.mbox -o tong-hop.xlsx --roster don-vi.csv --period 2024-6T
         mttq-xlsx consolidate imaps://tonghop.mttq@gmail.com/INBOX --since 2024-05-20 \\
             -o tong-hop.xlsx --roster don-vi.csv --period 2024-6T
     """
-    api.guard_outputs(inbox, output, report_path)
+    if rollup and not as_unit:
+        fail("--rollup cần đi kèm --as-unit (mã của đơn vị tổng hợp, ví dụ --as-unit 20).")
+    if (as_unit or as_unit_name) and not rollup:
+        fail("--as-unit và --as-unit-name chỉ dùng cùng --rollup (tệp báo cáo tổng hợp sẽ ghi).")
+    api.guard_outputs(inbox, output, report_path, rollup)
+    unit = api.rollup_unit(as_unit, as_unit_name, roster_path) if rollup and as_unit else None
     the_period = resolve_period(period, start, end) if period else None
     with _progress_bar() as progress:
         result = api.consolidate(
@@ -352,11 +378,18 @@ def consolidate(
             password=password,
             workers=workers,
             progress=progress,
+            against=against,
             mail=_access(folder, since, password_file, insecure),
         )
     api.write_summary(result, output, per_unit=per_unit)
     status = _finish(result, report_path)
     click.echo(f"Bảng tổng hợp: {readable(output)}")
+    if rollup and unit:
+        paths = api.write_rollup(result, rollup, unit)
+        for path in paths:
+            click.echo(f"Báo cáo gửi cấp trên ({unit.name}): {readable(path)}")
+        if not paths:
+            click.echo("Chưa nhận được báo cáo nào nên không ghi báo cáo gửi cấp trên.")
     sys.exit(status)
 
 

@@ -66,6 +66,10 @@ ISSUE_CODES: dict[str, str] = {
     "has_macros": WARNING,
     "extra_sheet": WARNING,
     SUPERSEDED_REASON: WARNING,
+    # a roll-up (a unit's report) against its units' reports
+    "rollup_mismatch": ERROR,
+    "rollup_double_counted": ERROR,
+    "rollup_rows_missing": WARNING,
     # the mail it came in
     SENDER_MISMATCH: WARNING,
     RECEIVED_TIME_UNKNOWN: WARNING,

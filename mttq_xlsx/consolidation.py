@@ -7,7 +7,7 @@ has reported, and the exit status. The writers only lay out what is here.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -17,7 +17,7 @@ from .codes import REJECTED
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
 from .periods import Period
 from .roster import Unit
-from .spec import SUMMABLE_TYPES, Field, Section, Spec, load_spec
+from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 
 if TYPE_CHECKING:
     import pandas
@@ -86,6 +86,8 @@ class Consolidation:
     roster: list[Unit]
     deadline: date | None = None
     inbox: Path | None = None  # the folder read, never written into
+    # reports checked against the run's units (`--against`), not counted in the totals
+    against: list[Submission] = field(default_factory=list)
 
     # ------------------------------------------------------------------ figures
     @cached_property
@@ -149,11 +151,11 @@ class Consolidation:
             sums = self._sums[spec.id]
             totals: dict[str, Number | None] = {}
             for f in spec.fields:
-                if f.type in SUMMABLE_TYPES and f.id in sums:
+                if f.aggregate == SUM and f.id in sums:
                     total, count = sums[f.id]
                     totals[f.id] = (round(total, 9) if isinstance(total, float) else total) if count else None
             for f in spec.fields:
-                if f.type == "ratio" and f.id in sums:
+                if f.aggregate == RECOMPUTE and f.id in sums:
                     num, den = totals.get(f.numerator), totals.get(f.denominator)
                     totals[f.id] = num / den if num is not None and den else None
             out[spec.id] = totals
@@ -192,13 +194,15 @@ class Consolidation:
         totals: list[Number | None] = []
         for c, total, count in zip(numbers, sums, counts, strict=True):
             f = c.field
-            if f.type == "ratio" and f.numerator in sum_of and f.denominator in sum_of:
+            if f.type == "ratio" and f.aggregate != RECOMPUTE:
+                totals.append(None)
+            elif f.type == "ratio" and f.numerator in sum_of and f.denominator in sum_of:
                 den = sum_of[f.denominator]
                 totals.append(sum_of[f.numerator] / den if den else None)
             elif f.type == "ratio":  # a part that is not a column: the consolidated ratio
                 totals.append(self.totals.get(spec.id, {}).get(f.id))
             else:
-                totals.append(total if count and f.type in SUMMABLE_TYPES else None)
+                totals.append(total if count and f.aggregate == SUM else None)
         texts = tuple(f for f in own if not f.is_numeric)
         return Content(spec, section, tuple(numbers), texts, tuple(subs), values, sums, counts, tuple(totals))
 
@@ -207,6 +211,7 @@ class Consolidation:
     def unit_names(self) -> dict[str, str]:
         """Unit code -> name: the submission's own, else a file's, else the roster's."""
         names = {u.code: u.name for u in self.roster}
+        names |= {s.unit_code: s.unit_name for s in self.against if s.unit_name}
         names |= {f.unit_code: f.unit_name for f in self.files if f.unit_code and f.unit_name}
         names |= {s.unit_code: s.unit_name for s in self.submissions if s.unit_name}
         return names

@@ -7,25 +7,31 @@ range for a table column) and the label beside it. The reader reads every file b
 a template made for an older spec version still reads. A file made by a newer program — a newer
 `schema` or a newer `spec_version` than this program knows — is rejected as `newer_spec`: its map
 may mean something this program cannot know, so nothing is guessed.
+
+A roll-up (a unit's report made from its units' reports) names in the key `units_sheet` a sheet that
+carries those units' own figures, a row each (`units_rows`, `parse_units`), so that the level above
+can verify the roll-up against them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .cells import cell_index
 from .errors import Rejected
+from .model import SubUnit, Value
 
 if TYPE_CHECKING:
     from .layout import SheetLayout
     from .periods import Period
     from .roster import Unit
-    from .spec import Spec
+    from .spec import Field, Spec
 
 SCHEMA_PREFIX = "mttq-xlsx/template/"
 SCHEMA_VERSION = 1
@@ -33,6 +39,9 @@ SCHEMA = f"{SCHEMA_PREFIX}{SCHEMA_VERSION}"
 META_SHEET = "_mttq"
 LISTS_SHEET = "_ds"  # the dropdown lists, a very hidden sheet beside it
 MAP_HEADER = ("field_id", "form_id", "sheet", "cell", "type", "label_cell", "label")
+UNITS_SHEET = "_donvi"  # a roll-up's units, a very hidden and protected sheet before `_ds`
+UNITS_KEY = "units_sheet"  # the `_mttq` key that names it
+UNITS_HEADER = ("unit_code", "unit_name")  # then one column per carried field, by its id
 UPDATE = "Hãy cập nhật mttq-xlsx lên phiên bản mới nhất rồi chạy lại."
 
 
@@ -66,9 +75,15 @@ class FieldMap:
 
 
 def sheet_rows(
-    spec: Spec, layouts: Sequence[SheetLayout], period: Period, unit: Unit | None, generated_at: datetime
+    spec: Spec,
+    layouts: Sequence[SheetLayout],
+    period: Period,
+    unit: Unit | None,
+    generated_at: datetime,
+    with_units: bool = False,
 ) -> list[tuple[str, ...]]:
-    """Every row of the `_mttq` sheet of a template, in order; () is an empty row."""
+    """Every row of the `_mttq` sheet of a template, in order; () is an empty row. `with_units`:
+    the workbook is a roll-up that carries its units' rows in `UNITS_SHEET`."""
     keys = [
         ("schema", SCHEMA),
         ("report_id", spec.id),
@@ -80,6 +95,7 @@ def sheet_rows(
         ("unit_name", unit.name if unit else ""),
         ("generated_at", generated_at.isoformat()),
         ("generator", f"mttq-xlsx {__version__}"),
+        *([(UNITS_KEY, UNITS_SHEET)] if with_units else []),
     ]
     rows: list[tuple[str, ...]] = [*keys, (), MAP_HEADER]
     for layout in layouts:
@@ -87,6 +103,60 @@ def sheet_rows(
             p = layout.positions[f.id]
             rows.append((f.id, f.form_id, layout.form.sheet, p.ref, f.type, p.label_ref, p.label))
     return rows
+
+
+def carried_fields(spec: Spec) -> list[Field]:
+    """The fields a roll-up carries for each of its units: every field of the forms outside tables
+    (a table's rows are gathered in the roll-up itself, each naming its unit), but ratios, which
+    follow from their parts."""
+    return [f for form in spec.forms for f in form.fields if not f.table and f.type != "ratio"]
+
+
+def units_rows(spec: Spec, units: Iterable[SubUnit]) -> list[list[Value]]:
+    """Every row of a roll-up's `UNITS_SHEET`: the header, then a row per unit; a date as ISO text,
+    a blank as None."""
+    fields = carried_fields(spec)
+    rows: list[list[Value]] = [[*UNITS_HEADER, *(f.id for f in fields)]]
+    for u in units:
+        rows.append([u.code, u.name, *(_cell(u.values.get(f.id)) for f in fields)])
+    return rows
+
+
+def _cell(value: Value | list[Value]) -> Value:
+    if isinstance(value, date):
+        return value.isoformat()
+    return None if isinstance(value, list) else value
+
+
+def parse_units(rows: list[list[Any]]) -> list[SubUnit]:
+    """The units of a `UNITS_SHEET`'s rows, as a spreadsheet library reads them; [] when its header
+    is not `unit_code | unit_name | …`."""
+    if not rows or [_text(c) for c in rows[0][:2]] != list(UNITS_HEADER):
+        return []
+    ids = [_restore_escapes(_text(c)) for c in rows[0][2:]]
+    units = []
+    for row in rows[1:]:
+        unit_code = _text(row[0]).removesuffix(".0") if row else ""
+        if not unit_code:
+            continue
+        values: dict[str, Value | list[Value]] = {
+            fid: _carried(v) for fid, v in zip(ids, row[2:], strict=False) if fid
+        }
+        units.append(SubUnit(unit_code, _text(row[1]) if len(row) > 1 else "", values))
+    return units
+
+
+def _text(cell: Any) -> str:
+    return unicodedata.normalize("NFC", str(cell)).strip() if cell is not None else ""
+
+
+def _carried(cell: Any) -> Value:
+    """A carried value as it was written: a whole number as an int, a blank as None."""
+    if isinstance(cell, float) and cell.is_integer():
+        return int(cell)
+    if isinstance(cell, str):
+        return _text(cell) or None
+    return cell if isinstance(cell, int | float | date) else None
 
 
 # Field maps already parsed, by the raw rows below their header. Every file made from one

@@ -25,6 +25,7 @@ from .codes import (
 )
 from .consolidation import Consolidation
 from .container import SAVE_AGAIN, damaged, said
+from .crosslevel import check_carried
 from .envelope import envelope_issues
 from .errors import Rejected, traced
 from .intake import Entry
@@ -150,6 +151,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
             "Tệp chưa ghi đơn vị báo cáo (trang Thông tin). Hãy chọn tên đơn vị rồi gửi lại.",
         )
     check_submission(sub, spec, period)
+    sub.issues += check_carried(sub, spec, period)
     return _Outcome(record, sub, sub.issues)
 
 

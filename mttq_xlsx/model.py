@@ -98,6 +98,15 @@ class FileRecord:
         return plain(self)
 
 
+@dataclass(frozen=True)
+class SubUnit:
+    """A unit a roll-up was made of, as the roll-up carries it: its code, name and values."""
+
+    code: str
+    name: str
+    values: dict[str, Value | list[Value]] = field(default_factory=dict)
+
+
 @dataclass
 class Submission:
     """What one file holds once read: its unit, its report and each field's value and cell."""
@@ -113,3 +122,4 @@ class Submission:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
     meta: dict[str, str] = field(default_factory=dict)  # the file's `_mttq` keys
+    sub_units: list[SubUnit] = field(default_factory=list)  # a roll-up's units, from its `_donvi`

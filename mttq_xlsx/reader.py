@@ -22,8 +22,8 @@ from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
 from .errors import Rejected
-from .fieldmap import LISTS_SHEET, META_SHEET, FieldMap, MapRow
-from .model import FileRecord, Issue, Submission
+from .fieldmap import LISTS_SHEET, META_SHEET, UNITS_SHEET, FieldMap, MapRow
+from .model import FileRecord, Issue, Submission, SubUnit
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,10 @@ def read_bytes(
             cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
     submission.issues += notes
     submission.issues += _workbook_notes(workbook, fmap, archive, rel)
+    units_sheet = meta.get(fieldmap.UNITS_KEY)
+    if units_sheet:
+        submission.sub_units, missing = _sub_units(workbook, units_sheet, rel)
+        submission.issues += missing
     if archive.error_cells:
         submission.issues += _error_value_issues(archive, submission, rel)
     return submission
@@ -179,7 +183,7 @@ def _workbook_notes(workbook: CalamineWorkbook, fmap: FieldMap, archive: Contain
                 "Tệp có macro (VBA). Macro không được chạy; chỉ đọc giá trị trong các ô.",
             )
         )
-    known = {*fmap.sheets, META_SHEET, LISTS_SHEET}
+    known = {*fmap.sheets, META_SHEET, LISTS_SHEET, UNITS_SHEET}
     for meta in workbook.sheets_metadata:
         if meta.name not in known and str(meta.visible).endswith("Visible"):
             notes.append(
@@ -193,6 +197,24 @@ def _workbook_notes(workbook: CalamineWorkbook, fmap: FieldMap, archive: Contain
                 )
             )
     return notes
+
+
+def _sub_units(workbook: CalamineWorkbook, name: str, rel: str) -> tuple[list[SubUnit], list[Issue]]:
+    """A roll-up's units from the sheet its `_mttq` names; a warning when the sheet is gone."""
+    units = fieldmap.parse_units(_load_sheet(workbook, name)) if name in workbook.sheet_names else []
+    if units:
+        return units, []
+    return [], [
+        Issue(
+            WARNING,
+            rel,
+            "rollup_rows_missing",
+            f"Tệp là báo cáo tổng hợp nhưng trang ẩn “{name}” ghi số liệu của các đơn vị trực thuộc "
+            "đã bị xóa hoặc bị sửa, nên không đối chiếu được số liệu tổng hợp với các đơn vị. "
+            "Hãy gửi lại tệp tổng hợp do mttq-xlsx ghi.",
+            sheet=name,
+        )
+    ]
 
 
 def _value(grid: list[list[Any]], row: int, col: int) -> Any:

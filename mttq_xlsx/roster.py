@@ -31,6 +31,7 @@ __all__ = [
     "all_communes",
     "clean_text",
     "name_key",
+    "official_unit",
     "province_units",
     "read_roster",
     "strip_diacritics",
@@ -182,6 +183,23 @@ def province_units(province: str) -> list[Unit]:
 def all_communes() -> list[Unit]:
     """All communes of the country (parent_code = province code), sorted by code."""
     return list(_all_communes())
+
+
+def official_unit(code: str) -> Unit | None:
+    """The province (a code of one or two digits, "20") or commune ("05977") of the official list
+    with this code, named as in official documents ("Tỉnh Lạng Sơn"); None when there is none."""
+    text = code.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    if len(text) <= 2:
+        for p in _provinces():
+            if int(p.code) == int(text):
+                name = unicodedata.normalize("NFC", p.name)
+                if p.division_type.name == "TINH":
+                    return Unit(f"{int(p.code):02d}", f"Tỉnh {name}", "", "tinh")
+                return Unit(f"{int(p.code):02d}", name, "", "thanh_pho")
+        return None
+    return next((u for u in _all_communes() if int(u.code) == int(text)), None)
 
 
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")

@@ -17,6 +17,25 @@ NUMERIC_TYPES = frozenset({"count", "amount", "total", "ratio", "tally"})
 # Types whose values add up across units (ratios are recomputed from their parts).
 SUMMABLE_TYPES = frozenset({"count", "amount", "total", "tally"})
 RULE_KINDS = frozenset({"le", "ge", "requires"})
+# How a field's values from several units make one value (the totals, a roll-up for the next
+# level): added up; a ratio recomputed from its summed numerator and denominator (never an average
+# of ratios); texts (and a table's rows) gathered unit by unit with the unit named; or not at all.
+SUM, RECOMPUTE, LIST, NONE = "sum", "recompute", "list", "none"
+AGGREGATIONS = (SUM, RECOMPUTE, LIST, NONE)
+# The aggregation of a field that declares none, by type (a table's columns: LIST).
+DEFAULT_AGGREGATION = {
+    **dict.fromkeys(SUMMABLE_TYPES, SUM),
+    "ratio": RECOMPUTE,
+    "text": LIST,
+    **dict.fromkeys(("date", "list", "unit"), NONE),
+}
+# What a field outside a table may declare (a table's columns: LIST or NONE, all alike).
+ALLOWED_AGGREGATION = {
+    **dict.fromkeys(SUMMABLE_TYPES, (SUM, NONE)),
+    "ratio": (RECOMPUTE, NONE),
+    "text": (LIST, NONE),
+    **dict.fromkeys(("date", "list", "unit"), (NONE,)),
+}
 ROWS_PREFIX = "rows:"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -42,6 +61,7 @@ class Field:
     prefill: str = ""
     table: str = ""
     rows: int = 1
+    aggregate: str = NONE  # one of AGGREGATIONS: declared, else the form's, else by type
 
     @property
     def is_input(self) -> bool:
@@ -83,6 +103,7 @@ class Block:
     table_id: str = ""
     rows: int = 0
     required: tuple[str, ...] = ()
+    unit_column: str = ""  # a table gathered in a roll-up: the text column that names each row's unit
 
 
 @dataclass(frozen=True)
@@ -186,7 +207,8 @@ def _read_toml(name: str) -> dict[str, Any]:
         raise SpecError(f"Tệp đặc tả {name} sai cú pháp TOML: {exc}") from exc
 
 
-def _field(raw: dict[str, Any], form_id: str, section_id: str, **extra: Any) -> Field:
+def _field(raw: dict[str, Any], form_id: str, section_id: str, aggregate: str = "", **extra: Any) -> Field:
+    """A field from its TOML table; `aggregate` is the default of its form or table."""
     return Field(
         id=raw["id"],
         label=raw["label"],
@@ -203,6 +225,7 @@ def _field(raw: dict[str, Any], form_id: str, section_id: str, **extra: Any) -> 
         max_length=int(raw.get("max_length", 0)),
         in_period=bool(raw.get("in_period", False)),
         prefill=raw.get("prefill", ""),
+        aggregate=raw.get("aggregate") or aggregate or DEFAULT_AGGREGATION.get(raw["type"], NONE),
         **extra,
     )
 
@@ -235,21 +258,30 @@ def _block(
     section_id: str,
     column_sets: dict[str, Any],
     set_checks: dict[str, Any],
+    aggregate: str = "",
 ) -> tuple[Block, list[Rule]]:
     kind = raw["kind"]
     title = raw.get("title", "")
     if kind == "fields":
-        listed = tuple(_field(f, form_id, section_id) for f in raw["fields"])
+        listed = tuple(_field(f, form_id, section_id, aggregate) for f in raw["fields"])
         return Block(kind, title, listed), []
     if kind == "table":
         table_id = raw["id"]
         rows = int(raw["rows"])
+        gathered = raw.get("aggregate") or aggregate or LIST  # a table's rows go together
         columns = tuple(
-            _field({**c, "id": f"{table_id}.{c['id']}"}, form_id, section_id, table=table_id, rows=rows)
+            _field(
+                {**c, "id": f"{table_id}.{c['id']}", "aggregate": gathered},
+                form_id,
+                section_id,
+                table=table_id,
+                rows=rows,
+            )
             for c in raw["columns"]
         )
         required = tuple(f"{table_id}.{c}" for c in raw.get("required", ()))
-        return Block(kind, title, columns, columns, (), table_id, rows, required), []
+        named = f"{table_id}.{raw['unit_column']}" if raw.get("unit_column") else ""
+        return Block(kind, title, columns, columns, (), table_id, rows, required, named), []
     if kind == "grid":
         set_name = raw["columns"] if isinstance(raw["columns"], str) else ""
         protos = column_sets[set_name] if set_name else raw["columns"]
@@ -258,7 +290,7 @@ def _block(
         rules: list[Rule] = []
         for row in raw["rows"]:
             cells = [_expand(p, row["key"]) for p in protos]
-            fields += [_field({**c, "id": c["field"]}, form_id, section_id) for c in cells]
+            fields += [_field({**c, "id": c["field"]}, form_id, section_id, aggregate) for c in cells]
             grid_rows.append(GridRow(row["label"], tuple(c["field"] for c in cells)))
             rules += [_rule(_expand(r, row["key"]), form_id) for r in set_checks.get(set_name, ())]
         total = raw.get("total_row")
@@ -280,6 +312,7 @@ def _block(
                         },
                         form_id,
                         section_id,
+                        aggregate,
                     )
                 )
             grid_rows.append(GridRow(total["label"], tuple(cells_total), is_total=True))
@@ -294,10 +327,11 @@ def _form(raw: dict[str, Any], column_sets: dict[str, Any], set_checks: dict[str
     form_id = raw["id"]
     sections = []
     rules = [_rule(r, form_id) for r in raw.get("checks", ())]
+    aggregate = raw.get("aggregate", "")  # the form's default for its fields
     for s in raw["sections"]:
         blocks = []
         for b in s["blocks"]:
-            block, block_rules = _block(b, form_id, s["id"], column_sets, set_checks)
+            block, block_rules = _block(b, form_id, s["id"], column_sets, set_checks, aggregate)
             blocks.append(block)
             rules += block_rules
         sections.append(Section(s["id"], s["title"], s.get("short", s["title"]), form_id, tuple(blocks)))
@@ -325,6 +359,7 @@ def _validate(spec: Spec) -> None:
         problems += [f"trường {f.id}: tham chiếu “{r}” không tồn tại" for r in refs if r and r not in index]
         if f.type == "ratio" and not (f.numerator and f.denominator):
             problems.append(f"trường {f.id}: tỷ lệ cần tử số và mẫu số")
+    problems += _aggregation_problems(spec)
     tables = {b.table_id for s in spec.sections for b in s.blocks if b.kind == "table"}
     for rule in spec.rules:
         if rule.kind not in RULE_KINDS:
@@ -338,3 +373,32 @@ def _validate(spec: Spec) -> None:
         problems.append("tên trang tính bị trùng")
     if problems:
         raise SpecError(f"Đặc tả {spec.id} có lỗi: " + "; ".join(problems) + ".")
+
+
+def _aggregation_problems(spec: Spec) -> list[str]:
+    """Each field's aggregation fits its type and the fields it is made of."""
+    problems: list[str] = []
+    index = spec.field_index
+    for f in spec.fields:
+        if f.aggregate not in AGGREGATIONS:
+            problems.append(
+                f"trường {f.id}: cách cộng dồn “{f.aggregate}” không hợp lệ ({', '.join(AGGREGATIONS)})"
+            )
+            continue
+        if not f.table and f.aggregate not in ALLOWED_AGGREGATION.get(f.type, AGGREGATIONS):
+            problems.append(f"trường {f.id}: kiểu {f.type} không cộng dồn theo cách “{f.aggregate}”")
+        if f.table and f.aggregate not in (LIST, NONE):
+            problems.append(f"trường {f.id}: cột của bảng chỉ cộng dồn theo cách list hoặc none")
+        parts = [*f.parts, f.numerator, f.denominator] if f.aggregate in (SUM, RECOMPUTE) else []
+        for ref in parts:
+            if ref in index and index[ref].aggregate != SUM:
+                problems.append(f"trường {f.id}: thành phần “{ref}” phải cộng dồn theo cách sum")
+        if f.type == "tally" and f.aggregate == SUM and f.of in index and index[f.of].aggregate != LIST:
+            problems.append(f"trường {f.id}: bảng của cột “{f.of}” phải cộng dồn theo cách list")
+    for block in (b for s in spec.sections for b in s.blocks if b.kind == "table"):
+        columns = {c.id: c for c in block.columns}
+        if block.columns[0].aggregate == LIST:
+            named = columns.get(block.unit_column)
+            if named is None or named.type != "text":
+                problems.append(f"bảng {block.table_id}: cần unit_column là một cột chữ để ghi tên đơn vị")
+    return problems

@@ -12,8 +12,9 @@ from typing import Any
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from . import fieldmap, style
-from .fieldmap import LISTS_SHEET, META_SHEET
+from .fieldmap import LISTS_SHEET, META_SHEET, UNITS_SHEET
 from .layout import FIRST_BLOCK_ROW, SheetLayout, form_layout
+from .model import SubUnit
 from .output import atomic_path
 from .periods import Period
 from .roster import Unit, strip_diacritics
@@ -40,7 +41,10 @@ class TemplateRequest:
     unit: Unit | None = None  # None: a generic template
     roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
     generated_at: datetime | None = None
-    values: Mapping[str, Any] = field(default_factory=dict)  # figures to fill in, e.g. a roll-up
+    # figures to fill in, e.g. a roll-up: an input's value, a derived cell's cached value, a table
+    # column's list of values by row
+    values: Mapping[str, Any] = field(default_factory=dict)
+    sub_units: Sequence[SubUnit] = ()  # a roll-up's units, carried in a very hidden sheet
 
 
 def template_filename(spec: Spec, period: Period, unit: Unit | None) -> str:
@@ -78,6 +82,8 @@ class _TemplateWriter:
 
     def write(self) -> None:
         sheets = [self.wb.add_worksheet(layout.form.sheet) for layout in self.layouts]
+        if self.req.sub_units:
+            self._write_units(self.wb.add_worksheet(UNITS_SHEET))
         lists_sheet = self.wb.add_worksheet(LISTS_SHEET)
         meta = self.wb.add_worksheet(META_SHEET)
         self._write_lists(lists_sheet)
@@ -106,10 +112,23 @@ class _TemplateWriter:
 
     def _write_meta(self, ws: Any) -> None:
         req = self.req
-        rows = fieldmap.sheet_rows(self.spec, self.layouts, req.period, req.unit, self.generated_at)
+        rows = fieldmap.sheet_rows(
+            self.spec, self.layouts, req.period, req.unit, self.generated_at, bool(req.sub_units)
+        )
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
                 ws.write_string(r, c, value)
+
+    def _write_units(self, ws: Any) -> None:
+        """A roll-up's units, a row each, in a very hidden, protected sheet: texts stay texts."""
+        for r, row in enumerate(fieldmap.units_rows(self.spec, self.req.sub_units)):
+            for c, value in enumerate(row):
+                if isinstance(value, str):
+                    ws.write_string(r, c, value)
+                elif value is not None:
+                    ws.write_number(r, c, value)
+        ws.protect("")
+        ws.very_hidden()
 
     # ------------------------------------------------------------------ sheets
     def _sheet_setup(self, ws: Any, layout: SheetLayout, landscape: bool) -> None:
@@ -198,7 +217,9 @@ class _TemplateWriter:
                 widths = ((h, COL_WIDTHS.get(c, VALUE_WIDTH)) for c, h in enumerate(row.headers))
                 ws.set_row(r, _height(*widths, bold=True))
             else:
-                ws.set_row(r, _height((row.label, COL_WIDTHS[1])))
+                given = ((self._value(f, r, layout), c) for c, f in row.cells.items())  # a roll-up's
+                texts = [(v, float(COL_WIDTHS.get(c, VALUE_WIDTH))) for v, c in given if isinstance(v, str)]
+                ws.set_row(r, _height((row.label, COL_WIDTHS[1]), *texts))
                 ws.write_string(r, 0, row.stt, centered)
                 if 1 not in row.cells:
                     ws.write_string(r, 1, row.label, plain)
@@ -234,21 +255,32 @@ class _TemplateWriter:
 
     def _write_value_cell(self, ws: Any, r: int, c: int, f: Field, layout: SheetLayout) -> None:
         num_format = style.number_format(f, self.spec.field_index)
+        value = self._value(f, r, layout)
+        lines = isinstance(value, str) and "\n" in value  # a roll-up's gathered text: read from its top
         border = {
             "border": 1,
-            "valign": "vcenter",
+            "valign": "top" if lines else "vcenter",
             "num_format": num_format,
             "text_wrap": f.type in {"text", "list", "unit"},
         }
-        if not f.is_input:
-            ws.write_formula(r, c, self._formula(f, layout), self.fmt(**border, bold=True), "")
+        if not f.is_input:  # cached: empty unless the figure is known (a roll-up's)
+            cached = "" if value is None else value
+            ws.write_formula(r, c, self._formula(f, layout), self.fmt(**border, bold=True), cached)
             return
         prefilled = self._prefill(f)
         if prefilled is not None:
             ws.write_string(r, c, prefilled, self.fmt(**border, bold=True))
             return
-        ws.write(r, c, self.req.values.get(f.id), self.fmt(**border, locked=False, bg_color=INPUT_TINT))
-        ws.data_validation(r, c, r, c, self._validation(f))
+        ws.write(r, c, value, self.fmt(**border, locked=False, bg_color=INPUT_TINT))
+        ws.data_validation(r, c, r, c, self._validation(f, value))
+
+    def _value(self, f: Field, r: int, layout: SheetLayout) -> Any:
+        """The figure given for the cell at row `r` (a table column's: that row's), else None."""
+        value = self.req.values.get(f.id)
+        if f.table and isinstance(value, list | tuple):
+            i = r - layout.positions[f.id].row
+            return value[i] if 0 <= i < len(value) else None
+        return value
 
     def _prefill(self, f: Field) -> str | None:
         """The value of a cover field filled in by the office, or None when the unit fills it."""
@@ -261,7 +293,7 @@ class _TemplateWriter:
             return unit.code if unit else ""
         return None
 
-    def _validation(self, f: Field) -> dict[str, Any]:
+    def _validation(self, f: Field, value: Any = None) -> dict[str, Any]:
         title, message = VALIDATION_TEXT["text" if f.type == "unit" and not self.req.roster else f.type]
         v: dict[str, Any] = {
             "input_title": title,
@@ -285,7 +317,8 @@ class _TemplateWriter:
             v |= {"validate": "list", "source": self.list_ranges[name]}
             error = "Hãy chọn một mục có trong danh sách."
         else:
-            limit = f.max_length or 255
+            # a text given longer than the limit (gathered from units) stays editable
+            limit = max(f.max_length or 255, len(value) if isinstance(value, str) else 0)
             v |= {"validate": "length", "criteria": "<=", "value": limit}
             message = message.format(max=limit)
             error = f"Tối đa {limit} ký tự."

@@ -419,9 +419,10 @@ def test_the_file_contract_is_what_templates_hold(tmp_path: Path) -> None:
         for r in table_rows(section(text, "### The field map"))
         if len(r) == 7 and r[0] != "field_id"
     ]
+    roll_up_only = ["units_sheet"]
     for path in (generic, own):
         keys, header, fmap, states = _meta(path)
-        assert keys == doc_keys
+        assert keys == [k for k in doc_keys if k not in roll_up_only]
         assert header[: len(doc_header)] == doc_header
         assert all(row in [m[:7] for m in fmap] for row in examples), examples
         assert (states["_mttq"], states["_ds"]) == ("VeryHidden", "VeryHidden")
@@ -429,6 +430,25 @@ def test_the_file_contract_is_what_templates_hold(tmp_path: Path) -> None:
     assert examples, "the field map's example rows were not found"
     units = CalamineWorkbook.from_path(str(own)).get_sheet_by_name("_ds").to_python()
     assert units[0] == ["_units"] and units[1] == ["Phường Đông Kinh"]
+
+
+def test_the_file_contract_is_what_a_roll_up_holds(tmp_path: Path) -> None:
+    """A roll-up has every key the contract lists, and `_donvi` as it describes it."""
+    roll_up = tmp_path / "tinh.xlsx"
+    result = run(
+        "consolidate", SAMPLES / "inbox", "-o", tmp_path / "th.xlsx", "--roster", SAMPLES / "don-vi.csv",
+        "--period", "2024-6T", "--rollup", roll_up, "--as-unit", "20",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    text = _contract()
+    doc_keys = [unquote(r[0]) for r in table_rows(section(text, "### Keys")) if r[0] != "key"]
+    keys, _header, _fmap, states = _meta(roll_up)
+    assert keys == doc_keys
+    assert list(states)[-3:] == ["_donvi", "_ds", "_mttq"] and states["_donvi"] == "VeryHidden"
+    units = CalamineWorkbook.from_path(str(roll_up)).get_sheet_by_name("_donvi").to_python()
+    assert units[0][:2] == ["unit_code", "unit_name"] and "`unit_code`, `unit_name`" in text
+    assert "hoa_giai_ty_le" not in units[0] and "don_vi" not in units[0]
+    assert [r[0] for r in units[1:]] == ["178", *map(str, range(180, 190))]
 
 
 LIBREOFFICE_SAMPLES = (  # one bieu-so-lieu sample of each format LibreOffice saved

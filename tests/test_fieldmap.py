@@ -13,6 +13,7 @@ from python_calamine import CalamineWorkbook
 import mttq_xlsx
 from mttq_xlsx import Rejected, fieldmap
 from mttq_xlsx.layout import form_layout
+from mttq_xlsx.model import SubUnit
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit
 from mttq_xlsx.spec import load_spec
@@ -87,3 +88,42 @@ def test_an_escaped_field_id_is_restored() -> None:
     rows.append(["nha_van_hoa\nty_le", "so-lieu", "Số liệu", "E40", "ratio", "B40", "Tỷ lệ"])
     _meta, fmap = fieldmap.parse(rows)
     assert list(fmap.cells) == ["nha_van_hoa_xa_ty_le"]
+
+
+def test_a_roll_ups_units_are_written_as_parsed(tmp_path: Path) -> None:
+    """The units sheet: written by the template writer, read back by the reader, every value kind
+    kept (a count, an amount, a text, a date as ISO text, a blank); the `_mttq` key names it."""
+    spec = load_spec("bieu-so-lieu")
+    units = [
+        SubUnit("05977", "Phường Đông Kinh", {"tong_kdc": 24, "kp_cap_xa": 12.5, "gs_ket_qua": "Tốt"}),
+        SubUnit("06184", "Xã Đồng Đăng", {"tong_kdc": 31, "nha_van_hoa_xa": 1, "kp_cap_xa": None}),
+    ]
+    request = TemplateRequest(spec, PERIOD, UNIT, generated_at=AT, sub_units=units)
+    path = write_template(request, tmp_path / "t.xlsx")
+    book = CalamineWorkbook.from_path(str(path))
+    meta, _ = fieldmap.parse(meta_rows(path))
+    assert meta[fieldmap.UNITS_KEY] == fieldmap.UNITS_SHEET
+    rows = book.get_sheet_by_name(fieldmap.UNITS_SHEET).to_python()
+    header = rows[0]
+    assert header[:2] == list(fieldmap.UNITS_HEADER)
+    assert header[2:] == [f.id for f in fieldmap.carried_fields(spec)]
+    parsed = fieldmap.parse_units(rows)
+    assert [(u.code, u.name) for u in parsed] == [(u.code, u.name) for u in units]
+    for given, read in zip(units, parsed, strict=True):
+        assert {k: v for k, v in read.values.items() if v is not None} == {
+            k: v for k, v in given.values.items() if v is not None
+        }
+    without = write_template(TemplateRequest(spec, PERIOD, UNIT, generated_at=AT), tmp_path / "u.xlsx")
+    assert fieldmap.UNITS_KEY not in fieldmap.parse(meta_rows(without))[0]
+    assert fieldmap.UNITS_SHEET not in CalamineWorkbook.from_path(str(without)).sheet_names
+
+
+def test_units_rows_restore_escaped_ids_and_skip_rows_without_a_code() -> None:
+    rows = [
+        ["unit_code", "unit_name", "nha_van_hoa\nty_le", "tong_kdc"],
+        [178.0, "Thành phố Lạng Sơn", 3.0, " 88 "],
+        [None, "(dòng trống)", 1.0, 2.0],
+    ]
+    (unit,) = fieldmap.parse_units(rows)
+    assert (unit.code, unit.values) == ("178", {"nha_van_hoa_xa_ty_le": 3, "tong_kdc": "88"})
+    assert fieldmap.parse_units([["field_id", "form_id"], ["x", "y"]]) == []

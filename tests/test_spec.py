@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 
 from mttq_xlsx import spec as spec_module
+from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.errors import SpecError
+from mttq_xlsx.model import FileRecord, Submission
+from mttq_xlsx.periods import parse_period
 from mttq_xlsx.spec import Spec, load_spec, report_ids
 
 REPORTS = ("bieu-so-lieu", "phu-luc-1")
@@ -518,6 +521,22 @@ def _unknown_block(data: dict[str, Any]) -> None:
     data["forms"][0]["sections"][0]["blocks"][0]["kind"] = "chart"
 
 
+def _ratio_summed(data: dict[str, Any]) -> None:
+    next(f for f in first_fields(data) if f["type"] == "ratio")["aggregate"] = "sum"
+
+
+def _ratio_averaged(data: dict[str, Any]) -> None:
+    next(f for f in first_fields(data) if f["type"] == "ratio")["aggregate"] = "average"
+
+
+def _part_not_summed(data: dict[str, Any]) -> None:
+    next(f for f in first_fields(data) if f["id"] == "kp_cap_xa")["aggregate"] = "none"
+
+
+def _count_listed(data: dict[str, Any]) -> None:
+    first_fields(data)[0]["aggregate"] = "list"
+
+
 @pytest.mark.usefixtures("fresh_cache")
 @pytest.mark.parametrize(
     ("change", "message"),
@@ -533,6 +552,10 @@ def _unknown_block(data: dict[str, Any]) -> None:
         (_same_sheet_as_cover, "tên trang tính bị trùng"),
         (_unknown_list, "trường vb_chi_dao_cap_uy: không có danh sách “khong_co_danh_sach”"),
         (_unknown_block, "Khối “chart” không hợp lệ trong biểu so-lieu."),
+        (_ratio_summed, "trường kdc_van_hoa_ty_le: kiểu ratio không cộng dồn theo cách “sum”"),
+        (_ratio_averaged, "trường kdc_van_hoa_ty_le: cách cộng dồn “average” không hợp lệ"),
+        (_part_not_summed, "trường kp_tong: thành phần “kp_cap_xa” phải cộng dồn theo cách sum"),
+        (_count_listed, "trường vb_chi_dao_cap_uy: kiểu count không cộng dồn theo cách “list”"),
     ],
 )
 def test_malformed_spec_raises(
@@ -559,6 +582,89 @@ def test_column_set_rule_to_missing_field(monkeypatch: pytest.MonkeyPatch) -> No
     patch_spec(monkeypatch, "phu-luc-1.toml", change)
     with pytest.raises(SpecError, match="tham chiếu “huyen_ntm_so_phieu_x” không tồn tại"):
         load_spec("phu-luc-1")
+
+
+def _tables(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [b for f in data["forms"] for s in f["sections"] for b in s["blocks"] if b["kind"] == "table"]
+
+
+def _table_without_unit_column(data: dict[str, Any]) -> None:
+    del _tables(data)[0]["unit_column"]
+
+
+def _table_not_gathered(data: dict[str, Any]) -> None:
+    _tables(data)[0]["aggregate"] = "none"  # its tallies still summed
+
+
+def _unit_column_not_text(data: dict[str, Any]) -> None:
+    _tables(data)[0]["unit_column"] = "nhom"
+
+
+@pytest.mark.usefixtures("fresh_cache")
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_table_without_unit_column, "bảng van_ban: cần unit_column là một cột chữ để ghi tên đơn vị"),
+        (_unit_column_not_text, "bảng van_ban: cần unit_column là một cột chữ để ghi tên đơn vị"),
+        (
+            _table_not_gathered,
+            "trường so_van_ban_cap_uy: bảng của cột “van_ban.nhom” phải cộng dồn theo cách list",
+        ),
+    ],
+)
+def test_malformed_table_aggregation_raises(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    patch_spec(monkeypatch, "phu-luc-1.toml", change)
+    with pytest.raises(SpecError) as info:
+        load_spec("phu-luc-1")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("report_id", REPORTS)
+def test_aggregation_by_type_unless_declared(report_id: str) -> None:
+    """Counts, amounts, totals and tallies add up, ratios are recomputed, free text is gathered,
+    a table's rows are gathered with the unit named; the cover (who reports) is never gathered."""
+    spec = load_spec(report_id)
+    by_type = {
+        "count": "sum",
+        "amount": "sum",
+        "total": "sum",
+        "tally": "sum",
+        "ratio": "recompute",
+        "text": "list",
+    }
+    for f in spec.fields:
+        if f.form_id == "thong-tin":
+            assert f.aggregate == "none", f.id
+        elif f.table:
+            assert f.aggregate == "list", f.id
+        else:
+            assert f.aggregate == by_type.get(f.type, "none"), f.id
+
+
+def test_gathered_tables_name_their_unit() -> None:
+    spec = load_spec("phu-luc-1")
+    tables = {b.table_id: b.unit_column for s in spec.sections for b in s.blocks if b.kind == "table"}
+    assert tables == {"van_ban": "van_ban.trich_yeu", "mo_hinh_tieu_bieu": "mo_hinh_tieu_bieu.dia_ban"}
+
+
+@pytest.mark.usefixtures("fresh_cache")
+def test_declared_aggregation_wins_and_totals_follow_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def change(data: dict[str, Any]) -> None:
+        next(f for f in first_fields(data) if f["id"] == "tt_so_tai_lieu")["aggregate"] = "none"
+
+    patch_spec(monkeypatch, "bieu-so-lieu.toml", change)
+    assert load_spec("bieu-so-lieu").field_index["tt_so_tai_lieu"].aggregate == "none"
+    subs = [
+        Submission(FileRecord(f"{code}.xlsx", ""), "bieu-so-lieu", "1", "2024-6T", code, code, values)
+        for code, values in (
+            ("a", {"tt_so_tai_lieu": 5, "tt_so_cuoc": 2}),
+            ("b", {"tt_so_tai_lieu": 7, "tt_so_cuoc": 3}),
+        )
+    ]
+    totals = Consolidation(parse_period("2024-6T"), [], [], subs, []).totals["bieu-so-lieu"]
+    assert (totals["tt_so_cuoc"], totals.get("tt_so_tai_lieu")) == (5, None)
 
 
 @pytest.mark.usefixtures("fresh_cache")

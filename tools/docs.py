@@ -32,8 +32,11 @@ from mttq_xlsx.cli import main as CLI
 from mttq_xlsx.fieldmap import LISTS_SHEET
 from mttq_xlsx.layout import form_layout
 from mttq_xlsx.spec import (
+    AGGREGATIONS,
+    DEFAULT_AGGREGATION,
     DERIVED_TYPES,
     INPUT_TYPES,
+    LIST,
     ROWS_PREFIX,
     Block,
     Field,
@@ -139,7 +142,7 @@ TYPE_LEGEND: dict[str, tuple[str, str, str, str]] = {
         "free text",
         "input cell; data validation: text length ≤ the field's `max_length` (255 when not given)",
         "longer than the limit is `text_too_long` (warning); a number typed in it is kept as its text",
-        "kept per unit",
+        "kept per unit; gathered in a roll-up, each unit's text after its name",
     ),
     "date": (
         "a day",
@@ -187,11 +190,44 @@ An `error` is a figure that cannot be right; a `warning` one that may be (the fi
 either way: its figures count and are flagged).
 """
 CONSOLIDATION = """\
-Counts, amounts, totals and tallies are summed over the accepted units; a ratio is recomputed
-as the sum of its numerators over the sum of its denominators (never an average of the units'
-ratios); text, dates, list items and table columns are kept per unit. The summary workbook
+How each field's values from several units make one value — the totals of a run, and the roll-up
+(`consolidate --rollup`, the consolidating unit's own report for the level above) — is its
+aggregation, declared in the spec as `aggregate` on a field, on a form (for all its fields) or on a
+table (for all its columns), else given by the field's type:
+"""
+# What each aggregation does to the totals and to a roll-up; the types it is the default of come
+# from the spec module.
+AGGREGATION_LEGEND = {
+    "sum": "summed over the accepted units; in a roll-up the sum is typed in the input cell (a total "
+    "and a tally stay formulas)",
+    "recompute": "the sum of its numerators over the sum of its denominators, never an average of the "
+    "units' ratios; in a roll-up the ratio stays a live formula",
+    "list": "no total; in a roll-up each unit's text on a line of its own after its name, and each "
+    "unit's table rows in turn, its name in the table's `unit_column` (the table grows when they are "
+    "more than its rows)",
+    "none": "no total; left blank in a roll-up",
+}
+CONSOLIDATION_END = """\
+The loader refuses an aggregation that does not fit: a ratio summed, a total whose parts or a ratio
+whose terms are not summed, a tally whose table is not gathered, a gathered table without a text
+`unit_column`. The cross-level check compares a unit's summed counts, amounts and tallies with the
+sums of its units' (`rollup_mismatch`); totals and ratios follow from those. The summary workbook
 shows, for every field, how many units reported it; a blank is never counted as 0.
 """
+
+
+def _aggregations() -> Iterator[str]:
+    if missing := sorted(set(AGGREGATIONS) - AGGREGATION_LEGEND.keys()):
+        raise SystemExit(
+            f"tools/docs.py: no legend for the aggregations {missing}; add them to AGGREGATION_LEGEND"
+        )
+    yield "| aggregation | default for | total, and roll-up |"
+    yield "|---|---|---|"
+    for name in AGGREGATIONS:
+        types = sorted(t for t, a in DEFAULT_AGGREGATION.items() if a == name)
+        extra = {"list": ["every table column"], "none": ["the cover sheet"]}.get(name, [])
+        yield f"| `{name}` | {', '.join([*(f'`{t}`' for t in types), *extra])} | {AGGREGATION_LEGEND[name]} |"
+    yield ""
 
 
 def _md(text: str) -> str:
@@ -258,6 +294,8 @@ def _how(f: Field, bases: dict[str, list[str]]) -> str:
         how.append(PREFILL.get(f.prefill, f"pre-filled: `{f.prefill}`"))
     if f.id in bases:
         how.append("base of " + _ids(bases[f.id]))
+    if not f.table and f.aggregate != DEFAULT_AGGREGATION.get(f.type):
+        how.append(f"aggregates: `{f.aggregate}`")
     return "; ".join(how)
 
 
@@ -277,6 +315,9 @@ def _block(block: Block, cells: dict[str, str], bases: dict[str, list[str]]) -> 
         area = f"{first.split(':')[0]}:{last.split(':')[-1]}"
         title = f": {_md(block.title)}" if block.title else ""
         yield f"Table `{block.table_id}`{title} — {block.rows} rows ({area})."
+        if block.columns[0].aggregate == LIST:
+            column = block.unit_column.split(".", 1)[1]
+            yield f"In a roll-up, each unit's rows in turn, the unit named in `{column}`."
         if block.required:
             names = _ids([c.split(".", 1)[1] for c in block.required])
             yield f"A row with any cell filled needs {names} (`table_row_incomplete`, error)."
@@ -434,7 +475,7 @@ def forms_reference() -> str:
     ]
     for spec in specs:
         lines += _report(spec)
-    lines += ["## Consolidating across units", "", CONSOLIDATION]
+    lines += ["## Consolidating across units", "", CONSOLIDATION, *_aggregations(), CONSOLIDATION_END]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -12,7 +12,7 @@ from xlsxwriter.utility import xl_col_to_name
 from .. import style
 from ..consolidation import Content
 from ..model import Submission, is_number
-from ..spec import SUMMABLE_TYPES, Block, Section, Spec
+from ..spec import RECOMPUTE, SUM, Block, Section, Spec
 from ..style import HEADER_TINT
 from .book import NAME_WIDTH, Book, Column, comment
 from .rows import Cell, write_cells
@@ -107,7 +107,7 @@ def _total_cell(book: Book, ws: Any, row: int, i: int, table: Content, rows: tup
         return f"{letter}{first + 1}:{letter}{last + 1}"
 
     total = table.totals[i]
-    if f.type == "ratio":
+    if f.type == "ratio" and f.aggregate == RECOMPUTE:
         if f.numerator in column_of and f.denominator in column_of:
             num, den = span(f.numerator), span(f.denominator)
             formula = f'=IF(SUM({den})=0,"",SUM({num})/SUM({den}))'
@@ -116,7 +116,7 @@ def _total_cell(book: Book, ws: Any, row: int, i: int, table: Content, rows: tup
             ws.write_number(row, col, total, total_fmt)
         else:
             ws.write_blank(row, col, None, total_fmt)
-    elif f.type in SUMMABLE_TYPES:
+    elif f.aggregate == SUM:
         if total is not None:
             ws.write_formula(row, col, f"=SUM({span(f.id)})", total_fmt, total)
         else:  # nobody reported it: blank, not 0
