@@ -1,91 +1,40 @@
-"""Command line: a thin click layer over the library. Exit 0 clean, 1 findings, 2 usage or fatal."""
+"""Command line: a thin click layer over the library (`api`): each command parses its options,
+calls one library function and prints. Exit 0 clean, 1 findings, 2 usage or fatal."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
-from . import __version__, api, mailserver
-from .codes import ACCEPTED, ERROR, IGNORED, REJECTED, SEVERITY_WORDS, SUPERSEDED, WARNING
-from .consolidation import EXIT_CLEAN, EXIT_FINDINGS, Consolidation
-from .errors import MttqError
-from .ingest import Progress
-from .intake import readable
-from .mailboxes import MailAccess
-from .periods import Period, current_period, parse_period
-from .roster import province_units, write_roster
-from .spec import report_ids
+from .. import __version__, api, mailserver
+from ..codes import ACCEPTED, ERROR, IGNORED, REJECTED, SEVERITY_WORDS, SUPERSEDED, WARNING
+from ..consolidation import Consolidation
+from ..ingest import Progress
+from ..intake import readable
+from ..roster import province_units, write_roster
+from ..spec import report_ids
+from . import mail
+from .options import (
+    DATE,
+    OUTPUT_FILE,
+    fail,
+    handle_errors,
+    mail_access,
+    mail_options,
+    period_options,
+    report_option,
+    resolve_period,
+    roster_option,
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
-DATE = click.DateTime(["%Y-%m-%d"])
-OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
-OUTPUT_DIR = click.Path(file_okay=False, path_type=Path)
-PERIOD_OPTIONS = [  # in the order --help lists them
-    ("--period", None, "Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm)."),
-    ("--start", DATE, "Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD)."),
-    ("--end", DATE, "Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD)."),
-]
-EXIT_FATAL = 2
 READ_STATES = {ACCEPTED: "đọc được", REJECTED: "bị loại", IGNORED: "bỏ qua"}  # `check`, per file
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"Lỗi: {message}", err=True)
-    sys.exit(EXIT_FATAL)
-
-
-def handle_errors(func: F) -> F:
-    """Turn library errors into a Vietnamese message and exit 2; so does a fault of the program
-    itself (with its traceback for the developers), never exit 1, which means "done with findings"."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MttqError as exc:
-            fail(str(exc))
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click's own ways out, which it reports itself
-        except KeyboardInterrupt:
-            fail(
-                "Đã dừng theo yêu cầu (Ctrl+C) trước khi xong; kết quả có thể chưa được ghi đủ. Hãy chạy lại."
-            )
-        except Exception:
-            traceback.print_exc()
-            fail(
-                f"Lỗi của chương trình mttq-xlsx {__version__} (không phải lỗi của các tệp báo cáo): "
-                "chương trình gặp sự cố ngoài dự kiến và đã dừng; kết quả có thể chưa được ghi đủ. "
-                "Hãy gửi cho người phát triển lệnh vừa chạy và toàn bộ nội dung báo lỗi ở trên "
-                "(từ dòng “Traceback”), kèm tệp đang đọc nếu được."
-            )
-
-    return wrapper  # type: ignore[return-value]
-
-
-def period_options(func: F) -> F:
-    """--period, --start and --end, shared by every command that needs a period."""
-    for name, kind, text in reversed(PERIOD_OPTIONS):
-        func = click.option(name, type=kind, default=None, help=text)(func)
-    return func
-
-
-def report_option(func: F) -> F:
-    """--report, the JSON report."""
-    return click.option("--report", "report_path", type=OUTPUT_FILE, help="Ghi thêm báo cáo JSON.")(func)
-
-
-def resolve_period(text: str | None, start: datetime | None, end: datetime | None) -> Period:
-    base = parse_period(text) if text else current_period(date.today())
-    return parse_period(base.id, start.date() if start else None, end.date() if end else None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -177,59 +126,6 @@ def template(
         click.echo(f"Đã ghi {len(paths) - 1} tệp điền sẵn cho từng đơn vị vào {output_dir}.")
 
 
-def secret_options(func: F) -> F:
-    """--password-file and --insecure: how to log in to a mail server (never a password option)."""
-    func = click.option(
-        "--insecure",
-        is_flag=True,
-        help="Cho phép kết nối không mã hóa (imap://, SMTP không STARTTLS): chỉ với máy chủ thử "
-        "nghiệm trên chính máy này.",
-    )(func)
-    return click.option(
-        "--password-file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Tệp có mật khẩu của tài khoản thư ở dòng đầu. Không có thì lấy biến môi trường "
-        f"{mailserver.PASSWORD_VARIABLE}, hoặc hỏi khi chạy.",
-    )(func)
-
-
-def mail_options(func: F) -> F:
-    """How to read a mailbox: --folder, --since, then `secret_options`."""
-    func = secret_options(func)
-    since = "Chỉ lấy thư nhận từ ngày này (YYYY-MM-DD, giờ Việt Nam)."
-    func = click.option("--since", type=DATE, help=since)(func)
-    return click.option(
-        "--folder", help="Thư mục của hộp thư IMAP (mặc định INBOX; Gmail tiếng Việt: “[Gmail]/Tất cả thư”)."
-    )(func)
-
-
-def _ask(password_file: Path | None) -> Callable[[str], str]:
-    """The password of an account, from the file, the environment or a prompt (never echoed)."""
-
-    def prompt(text: str) -> str:
-        return str(click.prompt(text, hide_input=True, err=True))
-
-    def ask(account: str) -> str:
-        return mailserver.password(password_file, prompt if sys.stdin.isatty() else None, account)
-
-    return ask
-
-
-def _access(
-    folder: str | None, since: datetime | None, password_file: Path | None, insecure: bool
-) -> MailAccess:
-    return MailAccess(folder, since.date() if since else None, insecure, _ask(password_file))
-
-
-def _roster_option(func: F) -> F:
-    return click.option(
-        "--roster",
-        "roster_path",
-        type=click.Path(path_type=Path),
-        help="Danh sách đơn vị (CSV code,name,parent_code,kind) để biết ai chưa nộp.",
-    )(func)
-
-
 def _finish(result: Consolidation, report_path: Path | None) -> int:
     """Write the JSON report if asked, print what happened and return the exit status."""
     if report_path:
@@ -282,7 +178,7 @@ def _progress_bar() -> Iterator[Progress | None]:
     show_default=True,
     help="Bảng tổng hợp sẽ ghi.",
 )
-@_roster_option
+@roster_option
 @period_options
 @click.option(
     "--deadline",
@@ -379,7 +275,7 @@ def consolidate(
             workers=workers,
             progress=progress,
             against=against,
-            mail=_access(folder, since, password_file, insecure),
+            mail=mail_access(folder, since, password_file, insecure),
         )
     api.write_summary(result, output, per_unit=per_unit)
     status = _finish(result, report_path)
@@ -421,7 +317,7 @@ def check(
     for item in files:
         if not mailserver.is_address(item) and not Path(item).exists():
             fail(f"Không thấy tệp “{readable(item)}”. Hãy kiểm tra lại đường dẫn.")
-    result = api.check(files, password=password, mail=_access(folder, since, password_file, insecure))
+    result = api.check(files, password=password, mail=mail_access(folder, since, password_file, insecure))
     for record in result.files:
         state = READ_STATES.get(record.status, record.status)
         click.echo(f"{record.path}: {state}" + (f" — {record.message}" if record.message else ""))
@@ -430,121 +326,5 @@ def check(
     sys.exit(_finish(result, report_path))
 
 
-@main.command()
-@click.argument("source")
-@click.option("-o", "--output", type=OUTPUT_DIR, required=True, help="Thư mục ghi bản sao (tạo nếu chưa có).")
-@mail_options
-@click.option("--workers", type=click.IntRange(1, 64), help="Số tiến trình đọc thư (mặc định: số lõi CPU).")
-@handle_errors
-def fetch(
-    source: str,
-    output: Path,
-    folder: str | None,
-    since: datetime | None,
-    password_file: Path | None,
-    insecure: bool,
-    workers: int | None,
-) -> None:
-    """Lấy các tệp đính kèm của hộp thư về một thư mục, kèm tệp ghi chép manifest.json.
-
-    SOURCE: hộp thư IMAP imaps://TÊN@MÁY-CHỦ/THƯ-MỤC, tệp mbox, thư mục Maildir, hoặc thư mục
-    có thư .eml. Mỗi tệp đính kèm được lưu dưới một tên không thể trùng (thời điểm nhận, người
-    gửi, tên tệp, mã băm); manifest.json ghi người gửi, tiêu đề, thời điểm nhận, tên tệp gốc và
-    SHA-256 của từng tệp, và những thư không có tệp báo cáo. Chạy lại chỉ lấy thư mới. Hộp thư
-    không bị thay đổi (thư IMAP không bị đánh dấu đã đọc). Tổng hợp bản sao bằng
-    “mttq-xlsx consolidate THƯ-MỤC”: người gửi và thời điểm nhận vẫn giữ nguyên.
-
-    \b
-    Ví dụ:
-        mttq-xlsx fetch imaps://tonghop.mttq@gmail.com/INBOX -o hop-thu/ --since 2024-05-20
-        mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv --period 2024-6T
-    """
-    done = api.fetch(source, output, mail=_access(folder, since, password_file, insecure), workers=workers)
-    click.echo(
-        f"Đã lấy {done.new} thư mới vào {readable(output)}: lưu {len(done.saved)} tệp; "
-        f"{len(done.without_report)} thư không có tệp báo cáo; {done.known} thư đã có từ trước."
-    )
-    for who in done.without_report:
-        click.echo(f"  Không có tệp báo cáo: thư của {who}")
-    for shown in done.not_saved:
-        click.echo(f"  Không lưu được: {shown}")
-    if done.other_files:
-        click.echo(f"{done.other_files} tệp không nằm trong thư nào nên không được sao chép.")
-
-
-@main.command()
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    required=True,
-    help="Báo cáo JSON của lần tổng hợp (consolidate --report).",
-)
-@click.option(
-    "-o",
-    "--output",
-    type=OUTPUT_DIR,
-    default=Path("thu-tra-loi"),
-    show_default=True,
-    help="Thư mục ghi thư trả lời (.eml) và danh sách thư đã gửi (da-gui.json).",
-)
-@click.option(
-    "--from",
-    "sender",
-    default=None,
-    help="Địa chỉ gửi, vd. “MTTQ tỉnh Lạng Sơn <tonghop.mttq@gmail.com>” (mặc định: tài khoản của --send).",
-)
-@click.option(
-    "--send",
-    "send_to",
-    default=None,
-    help="Gửi luôn qua máy chủ SMTP: smtps://TÊN@MÁY-CHỦ (cổng 465) hoặc smtp://TÊN@MÁY-CHỦ:587 (STARTTLS).",
-)
-@click.option("--deadline", type=DATE, help="Hạn nộp nhắc trong thư (mặc định: hạn của kỳ báo cáo).")
-@secret_options
-@handle_errors
-def reply(
-    report_path: Path,
-    output: Path,
-    sender: str | None,
-    send_to: str | None,
-    deadline: datetime | None,
-    password_file: Path | None,
-    insecure: bool,
-) -> None:
-    """Soạn thư trả lời cho từng thư đã nhận: đã nhận hay không nhận và vì sao, từng lỗi cần sửa
-    (trang, ô), hạn nộp, và tệp gửi lại sẽ thay thế tệp cũ.
-
-    Đọc báo cáo JSON của lần tổng hợp (không đọc lại hộp thư). Mặc định chỉ ghi thư ra tệp .eml
-    để xem lại; với --send thì gửi luôn. Thư đã gửi được ghi vào da-gui.json trong thư mục ghi,
-    nên chạy lại không gửi trùng. Mã thoát: 0 xong, 1 có thư không gửi được, 2 không chạy được.
-
-    \b
-    Ví dụ:
-        mttq-xlsx reply --report bao-cao.json --from "MTTQ tỉnh Lạng Sơn <tonghop.mttq@gmail.com>"
-        mttq-xlsx reply --report bao-cao.json --send smtps://tonghop.mttq@gmail.com
-    """
-    done = api.reply(
-        report_path,
-        output,
-        sender,
-        send=send_to,
-        deadline=deadline.date() if deadline else None,
-        password=_ask(password_file),
-        insecure=insecure,
-    )
-    if send_to:
-        click.echo(f"Đã gửi {len(done.sent)} thư trả lời; bản lưu trong {readable(output)}.")
-    else:
-        click.echo(f"Đã soạn {len(done.written)} thư trả lời trong {readable(output)} để xem lại.")
-    if done.already:
-        click.echo(f"{done.already} thư đã được trả lời từ lần trước: không gửi lại.")
-    for path in done.no_address:
-        click.echo(f"Không trả lời được (thư không có địa chỉ người gửi): {path}")
-    for failure in done.failed:
-        click.echo(f"Không gửi được: {failure}")
-    sys.exit(EXIT_FINDINGS if done.failed or done.no_address else EXIT_CLEAN)
-
-
-if __name__ == "__main__":
-    main()
+main.add_command(mail.fetch)
+main.add_command(mail.reply)
