@@ -6,7 +6,6 @@ the sender is shown with every file (`Source.sender`, the summary's `Nguồn`)."
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import parseaddr
 
 from .codes import SENDER_MISMATCH, WARNING
 from .intake import Entry
@@ -21,7 +20,7 @@ def envelope_issues(
     issues = [Issue(WARNING, record.path, code, message, record.unit_code) for code, message in entry.notes]
     if sub is None or record.source.kind != "mail":
         return issues
-    address = parseaddr(record.source.sender)[1].lower()
+    address = record.source.address
     owners = emailed(address) if address else []
     if owners and sub.unit_code not in {u.code for u in owners}:
         names = ", ".join(u.name for u in owners)

@@ -34,7 +34,7 @@ from .model import FileRecord, Issue, Submission
 from .output import reason
 from .periods import VIETNAM, Period, parse_period
 from .reader import ReadOptions, read_bytes
-from .roster import Unit, clean_text, name_key
+from .roster import Unit, by_email, clean_text, name_key
 from .spec import load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
@@ -65,17 +65,14 @@ class _Outcome:
 
 class _Lookups:
     """What every file of a run is checked against, worked out once per run (and per worker process)
-    instead of once per file: the known reports, and the roster by code and by name."""
+    instead of once per file: the known reports, and the roster by code, by name and by address."""
 
     def __init__(self, roster: tuple[Unit, ...]) -> None:
         self.roster = roster
         self.reports = frozenset(report_ids())
         self.by_code = {u.code: u for u in roster}
         self._by_name: dict[str, list[Unit]] | None = None
-        self.by_email: dict[str, list[Unit]] = {}
-        for u in roster:
-            for address in u.emails:
-                self.by_email.setdefault(address, []).append(u)
+        self.by_email = by_email(roster)
 
     def emailed(self, address: str) -> list[Unit]:
         """The roster's units that send from this address (lower case)."""

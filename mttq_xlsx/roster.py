@@ -29,6 +29,7 @@ __all__ = [
     "COLUMNS",
     "Unit",
     "all_communes",
+    "by_email",
     "clean_text",
     "name_key",
     "official_unit",
@@ -71,6 +72,15 @@ class Unit:
     parent_code: str  # "" for none
     kind: str  # e.g. "tinh", "xa", "phuong", "dac_khu", "huyen", "to_chuc"; lower-case ascii
     emails: tuple[str, ...] = ()  # the addresses it sends reports from, lower case
+
+
+def by_email(units: Iterable[Unit]) -> dict[str, list[Unit]]:
+    """Each address of the roster's `email` column -> the units that send from it, in roster order."""
+    found: dict[str, list[Unit]] = {}
+    for unit in units:
+        for address in unit.emails:
+            found.setdefault(address, []).append(unit)
+    return found
 
 
 def strip_diacritics(text: str) -> str:
