@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .codes import NO_ATTACHMENT, REJECTED
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
-from .periods import VIETNAM, Period
+from .periods import VIETNAM, Period, in_vietnam
 from .roster import Unit, by_email
 from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 
@@ -293,7 +293,7 @@ class Consolidation:
                 continue
             address = f.source.address
             units = tuple(u.name for u in senders.get(address, [])) if senders and address else None
-            out.append(Envelope(f.source.sender, f.source.subject, _local(f.source.received_at), units))
+            out.append(Envelope(f.source.sender, f.source.subject, in_vietnam(f.source.received_at), units))
         return out
 
     @cached_property
@@ -374,12 +374,7 @@ class Consolidation:
 
 
 def _progress_row(code: str, name: str, record: FileRecord, sub: Submission | None = None) -> ProgressRow:
-    return ProgressRow(code, name, sub, _local(record.source.received_at), record.path)
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    """A moment as the clock in Vietnam shows it (the summary writes times without their zone)."""
-    return moment.astimezone(VIETNAM) if moment else None
+    return ProgressRow(code, name, sub, in_vietnam(record.source.received_at), record.path)
 
 
 def _ratio(num: Any, den: Any) -> float | None:

@@ -16,6 +16,7 @@ from mttq_xlsx.consolidation import Consolidation
 from mttq_xlsx.periods import VIETNAM
 from mttq_xlsx.roster import Unit, read_roster
 from tests.mail_helpers import ADDRESS, CAO_LOC, INBOX, LANG_SON, MBOX, ROSTER, mail, unit, vn, write_mbox
+from tools import sample_plan as plan
 
 PROGRESS_MAIL = ["Thời điểm lưu", "Thời điểm nhận thư"]
 SOURCES_MAIL = ["Thời điểm lưu", "Người gửi", "Đơn vị của địa chỉ gửi", "Tiêu đề thư", "Thời điểm nhận thư"]
@@ -134,3 +135,19 @@ def test_a_saved_message_in_a_folder_brings_the_mail_columns(tmp_path: Path) -> 
     assert header[10:] == SOURCES_MAIL
     assert rows[0][1] == "Lạng Sơn.eml › bc.xlsx" and rows[0][12] == "Thành phố Lạng Sơn"
     assert rows[0][14] == datetime(2024, 6, 4, 16, 52)  # its top Received: header
+
+
+def test_saved_times_are_shown_in_vietnam_time(tmp_path: Path) -> None:
+    """An .xls keeps its saved time in UTC; the sheets show every time as the clock in Vietnam
+    showed it when the unit saved (the plan's time), next to the mail's arrival."""
+    result = mttq_xlsx.consolidate(INBOX, roster=ROSTER, period="2024-6T")
+    book = _summary(result, tmp_path)
+    _, rows = _table(book["Nguồn"])
+    shown = {r[1]: r[10] for r in rows}
+    planned = {s.path: s.saved_at for s in plan.template_files() if s.saved_at}
+    assert any(p.endswith(".xls") for p in planned)
+    for path, saved in planned.items():
+        assert shown[path] == saved.astimezone(VIETNAM).replace(tzinfo=None), path
+    _, progress = _table(book["Tiến độ"])
+    van_quan = next(r for r in progress if r[1] == "184")
+    assert van_quan[7] == datetime(2024, 6, 7, 16, 55)  # was 09:55, its UTC time

@@ -8,6 +8,7 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 
 from .. import style
+from ..periods import in_vietnam
 from .book import DATETIME_FORMAT, ERROR_FILL, LINK_COLOR, NAME_WIDTH, Book, Column, report_name
 from .rows import Cell, Link, write_cells
 
@@ -55,7 +56,7 @@ def write(book: Book, ws: Any) -> None:
             (4, SUBMITTED if s else NOT_SUBMITTED, plain),
             (5, "" if not s else LATE if s.file.late else ON_TIME, plain),
             (6, path, wrapped),
-            (7, s.file.saved_at, saved_fmt) if s and s.file.saved_at else (7, None, plain),
+            (7, in_vietnam(s.file.saved_at), saved_fmt) if s and s.file.saved_at else (7, None, plain),
         ]
         if book.r.by_mail:
             cells.append((8, row.arrived, saved_fmt) if row.arrived else (8, None, plain))

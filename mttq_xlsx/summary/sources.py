@@ -7,6 +7,7 @@ from typing import Any
 
 from .. import style
 from ..codes import STATUS_WORDS
+from ..periods import in_vietnam
 from .book import DATETIME_FORMAT, Book, Column, report_name
 from .rows import Cell, write_cells
 
@@ -62,7 +63,7 @@ def write(book: Book, ws: Any) -> None:
         )
         cells: list[Cell] = [(0, n, center)]
         cells += [(c, text, hash_fmt if c == 2 else wrapped) for c, text in enumerate(texts, 1)]
-        cells.append((10, f.saved_at, saved_fmt) if f.saved_at else (10, None, plain))
+        cells.append((10, in_vietnam(f.saved_at), saved_fmt) if f.saved_at else (10, None, plain))
         wraps: list[tuple[str, float]] = [(f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24)]
         if mail:
             units = NOT_ON_ROSTER if mail.sender_units == () else ", ".join(mail.sender_units or ())
