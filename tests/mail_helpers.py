@@ -36,6 +36,12 @@ ADDRESS = {  # the roster's addresses (samples/don-vi.csv)
 }
 
 
+def demo_args(inbox: str | Path, summary: Path, report: Path) -> list[object]:
+    """`make demo`'s consolidate command on `inbox`: the sample roster, period and deadline."""
+    period = ["--period", "2024-6T", "--deadline", "2024-06-10"]
+    return ["consolidate", inbox, "-o", summary, "--roster", ROSTER, *period, "--report", report]
+
+
 def vn(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=VIETNAM)  # type: ignore[misc]
 

@@ -19,7 +19,7 @@ from mttq_xlsx.cli import main
 from mttq_xlsx.mailserver import PASSWORD_VARIABLE, parse_server
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
-from tests.mail_helpers import INBOX, MBOX, ROSTER, mail, unit, vn
+from tests.mail_helpers import INBOX, MBOX, ROSTER, demo_args, mail, unit, vn
 from tests.mail_servers import PASSWORD, USER, Imap, imap_server
 from tools import sample_mail
 
@@ -89,21 +89,7 @@ def test_imap_mbox_and_folder_give_the_same_totals(server: Imap, untouched: None
 
 
 def test_the_command_line_reads_an_imap_folder(server: Imap, untouched: None, tmp_path: Path) -> None:
-    result = run(
-        "consolidate",
-        server.url,
-        "--insecure",
-        "-o",
-        tmp_path / "tong-hop.xlsx",
-        "--roster",
-        ROSTER,
-        "--period",
-        "2024-6T",
-        "--deadline",
-        "2024-06-10",
-        "--report",
-        tmp_path / "bao-cao.json",
-    )
+    result = run(*demo_args(server.url, tmp_path / "tong-hop.xlsx", tmp_path / "bao-cao.json"), "--insecure")
     assert result.exit_code == 1, result.output
     assert "Đã nhận 11/11 đơn vị; chưa nộp: 0; nộp muộn: 1." in result.output
     report = json.loads((tmp_path / "bao-cao.json").read_text(encoding="utf-8"))

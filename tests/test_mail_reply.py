@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from mttq_xlsx.cli import main
 from mttq_xlsx.mailserver import PASSWORD_VARIABLE
 from mttq_xlsx.reply import STATE
-from tests.mail_helpers import MBOX, ROSTER
+from tests.mail_helpers import MBOX, demo_args
 from tests.mail_servers import PASSWORD, USER, smtp_server
 from tools.sample_mail import OFFICE
 
@@ -34,20 +34,7 @@ def run(*args: object, password: str | None = PASSWORD) -> Result:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The JSON report of the sample mailbox's consolidation."""
     out = tmp_path_factory.mktemp("run")
-    done = run(
-        "consolidate",
-        MBOX,
-        "-o",
-        out / "tong-hop.xlsx",
-        "--roster",
-        ROSTER,
-        "--period",
-        "2024-6T",
-        "--deadline",
-        "2024-06-10",
-        "--report",
-        out / "bao-cao.json",
-    )
+    done = run(*demo_args(MBOX, out / "tong-hop.xlsx", out / "bao-cao.json"))
     assert done.exit_code == 1, done.output
     return out / "bao-cao.json"
 
