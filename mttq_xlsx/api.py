@@ -28,8 +28,8 @@ from .roster import Unit, read_roster
 from .spec import Spec, load_spec
 
 if TYPE_CHECKING:
-    from .fetch import Fetched
-    from .reply import Replied
+    from .mailcopy import Fetched
+    from .replies import Replied
 
 __all__ = [
     "Consolidation",
@@ -159,7 +159,7 @@ def fetch(
     """Copy the attachments of a mailbox (IMAP, mbox, Maildir, a folder of .eml) into `folder`,
     each under a name that cannot collide, with `manifest.json` (sender, subject, arrival time,
     SHA-256 of each); again later, only new messages. `consolidate(folder)` keeps their envelopes."""
-    from .fetch import fetch as fetch_copy
+    from .mailcopy import fetch as fetch_copy
 
     guard_outputs(source, folder)
     return fetch_copy(_source(source), Path(folder), mail or MailAccess(), workers)
@@ -179,7 +179,7 @@ def reply(
     written to `folder` as .eml; with `send` ("smtps://user@host"), sent too, never twice for one
     message (`folder`/da-gui.json). `sender`: the From address (default: the account of `send`);
     `password(account)` gives the SMTP password (default: MTTQ_MAIL_PASSWORD)."""
-    from .reply import answer, replies
+    from .replies import answer, replies
 
     server = mailserver.parse_server(send, ("smtps", "smtp"), insecure) if send else None
     sender = sender or (server.user if server and "@" in server.user else None)

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 
 from mttq_xlsx.cli import main
 from mttq_xlsx.mailserver import PASSWORD_VARIABLE
-from mttq_xlsx.reply import STATE
+from mttq_xlsx.replies import STATE
 from tests.mail_helpers import MBOX, demo_args
 from tests.mail_servers import PASSWORD, USER, smtp_server
 from tools.sample_mail import OFFICE

@@ -29,7 +29,7 @@ from typing import Any
 
 from .codes import ACCEPTED, ERROR, IGNORED, NO_ATTACHMENT, REJECTED, SUPERSEDED
 from .errors import MailError, UsageError
-from .fetch import saved_name
+from .mailcopy import saved_name
 from .mailserver import Server, network_reason
 from .model import Source
 from .output import atomic_path, ensure_folder
