@@ -4,6 +4,8 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 TEMPLATE_PERIOD ?= 2026
 SAMPLE_PERIOD := 2024-6T
+# what `make demo` consolidates; SOURCE=samples/hop-thu.mbox: the same inbox as the units mailed it
+SOURCE ?= samples/inbox
 
 .PHONY: setup demo test lint templates samples docs bench smoke clean
 
@@ -16,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 demo: setup
-	$(BIN)/mttq-xlsx consolidate samples/inbox -o out/tong-hop.xlsx --roster samples/don-vi.csv \
+	$(BIN)/mttq-xlsx consolidate $(SOURCE) -o out/tong-hop.xlsx --roster samples/don-vi.csv \
 		--period $(SAMPLE_PERIOD) --deadline 2024-06-10 --report out/bao-cao.json; \
 		status=$$?; [ $$status -le 1 ] || exit $$status
 

@@ -1,10 +1,10 @@
 """mttq-xlsx: locked Excel report templates and consolidation for MTTQ reporting campaigns.
 
 The library API (see README, "Library"): `load_spec`, `write_templates`, `check`, `consolidate`
-(a `Consolidation`, with `Options`; `read_previous`), `write_summary`, `write_docx`,
-`write_json_report`, `write_rollup`, and the errors. They are imported when first used, so
-importing the package stays cheap: reading workers import it, and nothing here imports pandas,
-xlsxwriter, python-docx or openpyxl.
+(a `Consolidation`, with `Options`; a mailbox with `MailAccess`; `read_previous`),
+`write_summary`, `write_docx`, `write_json_report`, `write_rollup`, `fetch` and `reply` (mail),
+and the errors. They are imported when first used, so importing the package stays cheap: reading
+workers import it, and nothing here imports pandas, xlsxwriter, python-docx or openpyxl.
 """
 
 from __future__ import annotations
@@ -14,13 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"  # the one place the version is written; pyproject.toml reads it from here
 
-from .errors import MttqError, NumberError, OutputError, Rejected, RosterError, SpecError, UsageError
+from .errors import (
+    MailError,
+    MttqError,
+    NumberError,
+    OutputError,
+    Rejected,
+    RosterError,
+    SpecError,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from .api import (
         check,
         consolidate,
+        fetch,
         read_previous,
+        reply,
         write_docx,
         write_json_report,
         write_rollup,
@@ -29,6 +40,7 @@ if TYPE_CHECKING:
     )
     from .consolidation import Consolidation
     from .ingest import Options
+    from .mailboxes import MailAccess
     from .spec import load_spec
 
 _LAZY = {
@@ -38,6 +50,9 @@ _LAZY = {
     "consolidate": "api",
     "Consolidation": "consolidation",
     "Options": "ingest",
+    "MailAccess": "mailboxes",
+    "fetch": "api",
+    "reply": "api",
     "write_summary": "api",
     "write_json_report": "api",
     "write_rollup": "api",
@@ -46,6 +61,8 @@ _LAZY = {
 }
 __all__ = [
     "Consolidation",
+    "MailAccess",
+    "MailError",
     "MttqError",
     "NumberError",
     "Options",
@@ -57,8 +74,10 @@ __all__ = [
     "__version__",
     "check",
     "consolidate",
+    "fetch",
     "load_spec",
     "read_previous",
+    "reply",
     "write_docx",
     "write_json_report",
     "write_rollup",

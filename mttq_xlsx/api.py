@@ -12,28 +12,37 @@ its CSV or as a list of `Unit`. Every error is an `MttqError` with a Vietnamese 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import crosslevel, ingest, json_report, rollup
+from . import crosslevel, ingest, json_report, mailserver, rollup
 from .consolidation import Consolidation
 from .errors import UsageError
 from .ingest import Options, Progress
 from .intake import readable
+from .mailboxes import MailAccess
 from .periods import Period, current_period, parse_period
 from .previous import Previous, read_previous
 from .roster import Unit, read_roster
 from .spec import Spec, load_spec
 
+if TYPE_CHECKING:
+    from .mailcopy import Fetched
+    from .replies import Replied
+
 __all__ = [
     "Consolidation",
+    "MailAccess",
     "Options",
     "check",
     "consolidate",
+    "fetch",
     "guard_outputs",
     "load_spec",
     "read_previous",
+    "reply",
     "rollup_unit",
     "write_docx",
     "write_json_report",
@@ -84,14 +93,18 @@ def write_templates(
 
 
 def check(
-    paths: Sequence[PathLike], options: Options | None = None, *, password: str | None = None
+    paths: Sequence[PathLike],
+    options: Options | None = None,
+    *,
+    password: str | None = None,
+    mail: MailAccess | None = None,
 ) -> Consolidation:
-    """Read and check single workbooks (or zips of them) as a unit does before sending; each
-    file is checked against the period its own template was made for."""
+    """Read and check single workbooks (or zips of them, saved messages, mailboxes) as a unit does
+    before sending; each file is checked against the period its own template was made for."""
     options = options or Options()
     if password is not None:
         options = dataclasses.replace(options, password=password)
-    return ingest.read_files([Path(p) for p in paths], options)
+    return ingest.read_files([_source(p) for p in paths], options, mail)
 
 
 def consolidate(
@@ -104,12 +117,16 @@ def consolidate(
     password: str | None = None,
     workers: int | None = None,
     progress: Progress | None = None,
+    mail: MailAccess | None = None,
     against: Sequence[PathLike] = (),
     previous: PathLike | Previous | None = None,
 ) -> Consolidation:
     """Read every file under `inbox` (subfolders and zips included; nothing there is changed) and
     consolidate them: newest submission per unit and report, checks, totals, completeness, and the
     cross-level check: a unit's own report against its units' (`rollup_mismatch`).
+    `inbox` may also be an mbox file, a Maildir or an IMAP folder ("imaps://user@host/INBOX"),
+    reached as `mail` says (`MailAccess`: folder, since, password); their messages' attachments
+    are the files, and their arrival times judge lateness and which submission is newest.
 
     `options` gives every setting at once (`Options`: also the limits per file and whether units
     off the roster are rejected); the keywords set the usual ones over it. Without a period, each
@@ -133,7 +150,7 @@ def consolidate(
     if workers is not None:
         changes["workers"] = workers
     options = dataclasses.replace(options or Options(), **changes)  # type: ignore[arg-type]
-    result = ingest.read_inbox(Path(inbox), options, progress)
+    result = ingest.read_inbox(_source(inbox), options, progress, mail)
     if against:  # the units whose reports they are need not be on the roster
         given = ingest.read_files(
             [Path(p) for p in against], dataclasses.replace(options, strict_roster=False)
@@ -146,9 +163,52 @@ def consolidate(
     return result
 
 
+def fetch(
+    source: PathLike, folder: PathLike, *, mail: MailAccess | None = None, workers: int | None = None
+) -> Fetched:
+    """Copy the attachments of a mailbox (IMAP, mbox, Maildir, a folder of .eml) into `folder`,
+    each under a name that cannot collide, with `manifest.json` (sender, subject, arrival time,
+    SHA-256 of each); again later, only new messages. `consolidate(folder)` keeps their envelopes."""
+    from .mailcopy import fetch as fetch_copy
+
+    guard_outputs(source, folder)
+    return fetch_copy(_source(source), Path(folder), mail or MailAccess(), workers)
+
+
+def reply(
+    report: PathLike,
+    folder: PathLike,
+    sender: str | None = None,
+    *,
+    send: str | None = None,
+    deadline: date | None = None,
+    password: Callable[[str], str] | None = None,
+    insecure: bool = False,
+) -> Replied:
+    """One Vietnamese acknowledgement per mail message of a JSON report (`write_json_report`),
+    written to `folder` as .eml; with `send` ("smtps://user@host"), sent too, never twice for one
+    message (`folder`/da-gui.json). `sender`: the From address (default: the account of `send`);
+    `password(account)` gives the SMTP password (default: MTTQ_MAIL_PASSWORD)."""
+    from .replies import answer, replies
+
+    server = mailserver.parse_server(send, ("smtps", "smtp"), insecure) if send else None
+    sender = sender or (server.user if server and "@" in server.user else None)
+    if not sender or "@" not in sender:
+        raise UsageError(
+            "Hãy cho biết địa chỉ gửi thư trả lời bằng --from (ví dụ --from tonghop.mttq@gmail.com)."
+        )
+    found, no_address = replies(json_report.read_json_report(Path(report)), sender, deadline)
+    ask = password or (lambda account: mailserver.password(account=account))
+    secret = (lambda: ask(server.user)) if server else None
+    done = answer(found, Path(folder), server, secret, insecure)
+    done.no_address = no_address
+    return done
+
+
 def guard_outputs(inbox: PathLike | None, *targets: PathLike | None) -> None:
-    """Raise UsageError when an output would be written inside the inbox, which is only read."""
-    if inbox is None:
+    """Raise UsageError when an output would be written inside the inbox, which is only read (an
+    IMAP folder is not on this computer)."""
+    if inbox is None or mailserver.is_address(str(inbox)):
         return
     root = Path(inbox).resolve()
     for target in targets:
@@ -223,6 +283,11 @@ def write_json_report(result: Consolidation, target: PathLike) -> Path:
     """Write the JSON report of `result` (schema `mttq-xlsx/report/1`) to `target` atomically."""
     guard_outputs(result.inbox, target)
     return json_report.write_json_report(result, Path(target))
+
+
+def _source(source: PathLike) -> Path | str:
+    """A folder or file as a Path; a mail server's address as it is."""
+    return source if isinstance(source, str) and mailserver.is_address(source) else Path(source)
 
 
 def _period(period: Period | str | None) -> Period | None:

@@ -32,6 +32,11 @@ REJECTION_CODES = frozenset(
 )
 SUPERSEDED_REASON = "duplicate_superseded"  # the reason of a superseded file, and its warning's code
 IGNORED_REASON = "not_a_report"  # the reason of a file that is listed, not read
+NO_ATTACHMENT = "no_attachment"  # the reason of a mail message listed without a workbook attached
+IGNORED_REASONS = frozenset({IGNORED_REASON, NO_ATTACHMENT})
+# What a mail's envelope says (warnings): a workbook of one unit sent from another unit's address;
+# an arrival time taken from the sender's Date: header, or none at all.
+SENDER_MISMATCH, RECEIVED_TIME_UNKNOWN = "sender_mismatch", "received_time_unknown"
 
 # Every finding in a file that is read, with its severity; a rule of a spec (`le`, `ge`,
 # `requires`) gives its own severity to the codes it raises.
@@ -67,6 +72,9 @@ ISSUE_CODES: dict[str, str] = {
     "rollup_mismatch": ERROR,
     "rollup_double_counted": ERROR,
     "rollup_rows_missing": WARNING,
+    # the mail it came in
+    SENDER_MISMATCH: WARNING,
+    RECEIVED_TIME_UNKNOWN: WARNING,
     **dict.fromkeys(REJECTION_CODES, ERROR),
 }
 

@@ -1,27 +1,28 @@
 """The result of one run, and everything the summary workbook and the JSON report show, computed
 once from it: the totals and how many units reported each field, each unit's ratios, a table per
 content (its rows, column sums and counts), the issues by file and field, the units' names, who
-has reported, and the exit status. The writers only lay out what is here.
+has reported and when their mail arrived, who sent each mailed file, and the exit status. The
+writers only lay out what is here.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import charts as chart_data
 from . import outliers
-from .codes import REJECTED
+from .codes import NO_ATTACHMENT, REJECTED
 from .comparison import ReportComparison, compare
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
 from .narrative import ReportText, report_texts
 from .numbers import format_ratio
-from .periods import Period
-from .roster import Unit
+from .periods import VIETNAM, Period, in_vietnam
+from .roster import Unit, by_email
 from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 
 if TYPE_CHECKING:
@@ -42,6 +43,31 @@ class Completeness:
 
     def as_dict(self) -> dict[str, Any]:
         return plain(self)
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    """A line of the progress sheet: a unit, a report it sent (None: it sent none yet), and the
+    mail: when it arrived (Vietnam time) and the file shown, the submission's or, for a unit
+    that sent none, its latest message without a workbook (found by the roster's addresses)."""
+
+    code: str
+    name: str
+    submission: Submission | None
+    arrived: datetime | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Who sent a mailed file, as the sources sheet shows it."""
+
+    sender: str
+    subject: str
+    arrived: datetime | None  # Vietnam time
+    # the names of the roster units that send from the sender's address, () for none of them;
+    # None when the roster gives no addresses or the message none
+    sender_units: tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -290,16 +316,47 @@ class Consolidation:
         ]
 
     @cached_property
-    def progress(self) -> list[tuple[str, str, Submission | None]]:
-        """(code, name, submission or None) for every roster unit, or every unit that reported
-        when there is no roster: a line per report received, one line for a unit that sent none."""
+    def progress(self) -> list[ProgressRow]:
+        """A line for every roster unit, or every unit that reported when there is no roster: a
+        line per report received, one line for a unit that sent none."""
         by_code = {u.code: u for u in self.units}
-        wanted = [(u.code, u.name) for u in (self.roster or self.units)]
-        rows: list[tuple[str, str, Submission | None]] = []
-        for code, name in wanted:
+        emails = {u.code: u.emails for u in self.roster}
+        rows: list[ProgressRow] = []
+        for code, name in [(u.code, u.name) for u in (self.roster or self.units)]:
             unit = by_code.get(code)
-            rows += [(code, name, s) for s in unit.submissions] if unit else [(code, name, None)]
+            if unit:
+                rows += [_progress_row(code, name, s.file, s) for s in unit.submissions]
+                continue
+            # a unit that wrote "xin gửi báo cáo" and forgot the file: when that mail came
+            sent = [f for f in self._without_workbook if f.source.address in emails.get(code, ())]
+            rows.append(_progress_row(code, name, sent[-1]) if sent else ProgressRow(code, name, None))
         return rows
+
+    @cached_property
+    def _without_workbook(self) -> list[FileRecord]:
+        """The messages that came without a workbook, the latest last."""
+        earliest = datetime.min.replace(tzinfo=VIETNAM)
+        found = [f for f in self.files if f.reason == NO_ATTACHMENT]
+        return sorted(found, key=lambda f: f.source.received_at or earliest)
+
+    @cached_property
+    def by_mail(self) -> bool:
+        """Whether any file came by mail: then the summary shows arrivals and senders."""
+        return any(f.source.kind == "mail" for f in self.files)
+
+    @cached_property
+    def envelopes(self) -> list[Envelope | None]:
+        """For each file (in `files` order) that came by mail, who sent it; None for the others."""
+        senders = by_email(self.roster)
+        out: list[Envelope | None] = []
+        for f in self.files:
+            if f.source.kind != "mail":
+                out.append(None)
+                continue
+            address = f.source.address
+            units = tuple(u.name for u in senders.get(address, [])) if senders and address else None
+            out.append(Envelope(f.source.sender, f.source.subject, in_vietnam(f.source.received_at), units))
+        return out
 
     @cached_property
     def issue_index(self) -> dict[str, dict[str, list[Issue]]]:
@@ -376,6 +433,10 @@ class Consolidation:
         import pandas
 
         return pandas.DataFrame([i.as_dict() for i in self.issues], columns=list(ISSUE_KEYS))
+
+
+def _progress_row(code: str, name: str, record: FileRecord, sub: Submission | None = None) -> ProgressRow:
+    return ProgressRow(code, name, sub, in_vietnam(record.source.received_at), record.path)
 
 
 def _ratio(num: Any, den: Any) -> float | None:

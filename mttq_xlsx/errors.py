@@ -1,4 +1,9 @@
-"""Exceptions. Every message is Vietnamese and says what to do next."""
+"""Exceptions. Every message is Vietnamese and says what to do next (but a fault of the program
+itself, which carries its traceback for the developers)."""
+
+import contextlib
+import traceback
+from collections.abc import Iterator
 
 from .codes import REJECTION_CODES
 
@@ -38,3 +43,19 @@ class Rejected(MttqError):
         self.code = code
         self.message = message
         self.detail = detail
+
+
+class MailError(MttqError):
+    """A mailbox or mail server cannot be reached or used."""
+
+
+@contextlib.contextmanager
+def traced() -> Iterator[None]:
+    """Around a task in a worker process: a fault of the program reaches the parent without its
+    traceback (exceptions are pickled without it), so put the traceback in the message."""
+    try:
+        yield
+    except MemoryError:
+        raise  # an item that needs too much memory, which the worker reports as such
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__} in a worker process:\n{traceback.format_exc()}") from None

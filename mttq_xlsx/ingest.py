@@ -7,18 +7,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from . import fieldmap, intake
+from . import fieldmap, intake, mailboxes
 from .checks import check_submission
 from .codes import (
     ERROR,
     IGNORED,
-    IGNORED_REASON,
     REJECTED,
     REJECTION_CODES,
     SUPERSEDED,
@@ -28,13 +26,15 @@ from .codes import (
 from .consolidation import Consolidation
 from .container import SAVE_AGAIN, damaged, said
 from .crosslevel import check_carried
-from .errors import Rejected
+from .envelope import envelope_issues
+from .errors import Rejected, traced
 from .intake import Entry
+from .mailboxes import MailAccess
 from .model import FileRecord, Issue, Submission
 from .output import reason
 from .periods import VIETNAM, Period, parse_period
 from .reader import ReadOptions, read_bytes
-from .roster import Unit, clean_text, name_key
+from .roster import Unit, by_email, clean_text, name_key
 from .spec import load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
@@ -65,13 +65,18 @@ class _Outcome:
 
 class _Lookups:
     """What every file of a run is checked against, worked out once per run (and per worker process)
-    instead of once per file: the known reports, and the roster by code and by name."""
+    instead of once per file: the known reports, and the roster by code, by name and by address."""
 
     def __init__(self, roster: tuple[Unit, ...]) -> None:
         self.roster = roster
         self.reports = frozenset(report_ids())
         self.by_code = {u.code: u for u in roster}
         self._by_name: dict[str, list[Unit]] | None = None
+        self.by_email = by_email(roster)
+
+    def emailed(self, address: str) -> list[Unit]:
+        """The roster's units that send from this address (lower case)."""
+        return self.by_email.get(address, [])
 
     def named(self, key: str) -> list[Unit]:
         """The roster's units whose name has this key, in roster order."""
@@ -86,7 +91,7 @@ def _read_one(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     """Read and check one file; never raises for a bad file."""
     record = FileRecord(path=entry.shown, sha256="", source=entry.source)  # the hash once read
     if entry.ignored:
-        record.sha256, record.status, record.reason = entry.digest(), IGNORED, IGNORED_REASON
+        record.sha256, record.status, record.reason = entry.digest(), IGNORED, entry.reason
         record.message = entry.ignored
         return _Outcome(record)
     if entry.rejected:
@@ -195,25 +200,17 @@ def _start_worker(options: Options) -> None:
 def _read_in_worker(entry: Entry) -> _Outcome:
     assert _worker_lookups is not None
     options, lookups = _worker_lookups
-    with _traced():
-        return _read_one(entry, options, lookups)
+    with traced():
+        outcome = _read_one(entry, options, lookups)
+        # what the mail says: an arrival time from Date: only, a sender of another unit
+        found = envelope_issues(entry, outcome.record, outcome.submission, lookups.emailed)
+        outcome.issues = outcome.issues + found
+        return outcome
 
 
 def _expand_in_worker(entry: Entry) -> list[Entry]:
-    with _traced():
+    with traced():
         return intake.expand(entry)
-
-
-@contextlib.contextmanager
-def _traced() -> Iterator[None]:
-    """A fault of the program in a worker reaches the parent without its traceback (exceptions
-    are pickled without it): put the traceback in the message, for the developers."""
-    try:
-        yield
-    except MemoryError:
-        raise  # a file that needs too much memory, which the worker reports as such
-    except Exception as exc:
-        raise RuntimeError(f"{type(exc).__name__} in a worker process:\n{traceback.format_exc()}") from None
 
 
 def _read_all(entries: list[Entry], options: Options, progress: Progress | None) -> list[_Outcome]:
@@ -292,14 +289,27 @@ def _deadline_end(deadline: date) -> datetime:
     return datetime.combine(deadline + timedelta(days=1), time(0), VIETNAM)
 
 
-def collect(inbox: Path, options: Options) -> list[Entry]:
-    """Every file under `inbox`, each zip's members in its place, in the order they are listed."""
-    return _expand(intake.walk(inbox), options)
+@contextlib.contextmanager
+def collected(
+    inboxes: Sequence[Path | str], options: Options, mail: MailAccess | None = None, one_by_one: bool = False
+) -> Iterator[list[Entry]]:
+    """Every file of the inboxes (folders, mailboxes: see `mailboxes`), each message's attachments
+    and each zip's members in its place, in the order they are listed; the attachments live in a
+    temporary folder until the `with` ends. `one_by_one`: each inbox shown by its name (`check`)."""
+    access = mail or MailAccess()
+    with mailboxes.opened(
+        inboxes, access, workers=options.workers, limits=options.limits, given_one_by_one=one_by_one
+    ) as found:
+        yield _expand(found, options)
 
 
-def read_inbox(inbox: Path, options: Options, progress: Progress | None = None) -> Consolidation:
-    """Read every file under `inbox`; the inbox is only read."""
-    return read_entries(collect(inbox, options), options, progress, inbox)
+def read_inbox(
+    inbox: Path | str, options: Options, progress: Progress | None = None, mail: MailAccess | None = None
+) -> Consolidation:
+    """Read every file of `inbox` (a folder, an mbox, a Maildir, an IMAP folder); it is only read."""
+    with collected([inbox], options, mail) as entries:
+        folder = None if mailboxes.kind(inbox) == "imap" else Path(inbox)
+        return read_entries(entries, options, progress, folder)
 
 
 def read_entries(
@@ -309,9 +319,13 @@ def read_entries(
     return _combine(_read_all(entries, options, progress), options, inbox)
 
 
-def read_files(paths: list[Path], options: Options) -> Consolidation:
-    """Read and check single workbooks (or zips of them), as a unit does before sending."""
-    return _combine(_read_all(_expand(intake.given(paths), options), options, None), options, None)
+def read_files(
+    paths: Sequence[Path | str], options: Options, mail: MailAccess | None = None
+) -> Consolidation:
+    """Read and check single workbooks (or zips of them, messages, mailboxes), as a unit does
+    before sending."""
+    with collected(paths, options, mail, one_by_one=True) as entries:
+        return _combine(_read_all(entries, options, None), options, None)
 
 
 def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> Consolidation:
@@ -333,7 +347,8 @@ def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> 
     if options.deadline:
         limit = _deadline_end(options.deadline)
         for o in newest.values():
-            o.record.late = bool(o.record.saved_at and o.record.saved_at >= limit)
+            arrived = _arrived(o.record)
+            o.record.late = bool(arrived and arrived >= limit)
     winners = sorted(newest.values(), key=lambda o: (o.submission.report_id, o.submission.unit_code))  # type: ignore[union-attr]
     submissions = [o.submission for o in winners if o.submission]
     issues = [i for o in outcomes for i in o.issues]
@@ -348,8 +363,14 @@ def _combine(outcomes: list[_Outcome], options: Options, inbox: Path | None) -> 
     )
 
 
+def _arrived(record: FileRecord) -> datetime | None:
+    """When a file counts as sent: the mail's arrival where there is one, else the workbook's own
+    saved time (else the file's modification time, which the reader put there)."""
+    return record.source.received_at or record.saved_at
+
+
 def _saved(o: _Outcome) -> tuple[datetime, str]:
-    moment = o.record.saved_at or datetime.min.replace(tzinfo=VIETNAM)
+    moment = _arrived(o.record) or datetime.min.replace(tzinfo=VIETNAM)
     return moment, o.record.path
 
 

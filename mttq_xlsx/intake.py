@@ -1,15 +1,18 @@
 """What an inbox holds: every file to list and read, with the name users see and where it came from.
 
 A folder is walked, subfolders included; a `.zip` in it (Gmail's "download all" gives one) is
-opened by `expand`, in a capped worker process, and its members take its place. An Entry is
-small and picklable: it says where the bytes are (a file, or a member of a zip on disk), never
-carries them; the worker that reads it opens the file or the zip itself.
+opened by `expand`, in a capped worker process, and its members take its place. A mail message
+(a saved `.eml`, or one of a mailbox: see `mailboxes`) is an Entry with `mail` set, which
+`messages.parse` replaces by its attachments. An Entry is small and picklable: it says where the
+bytes are (a file, a member of a zip on disk, a message in a mailbox file), never carries them;
+the worker that reads it opens the file or the zip itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import stat
 import unicodedata
@@ -19,6 +22,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import IO
 
+from . import mime
+from .codes import IGNORED_REASON
 from .container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, modified_at, said
 from .errors import Rejected, UsageError
 from .model import Source
@@ -27,7 +32,8 @@ from .output import reason
 from .periods import VIETNAM
 
 ZIP_SUFFIX = ".zip"
-READ_SUFFIXES = (*SPREADSHEET_SUFFIXES, ZIP_SUFFIX)  # every file of another kind is listed, not read
+MAIL_SUFFIX = ".eml"  # a message saved from a mail program: its attachments are read
+READ_SUFFIXES = (*SPREADSHEET_SUFFIXES, ZIP_SUFFIX, MAIL_SUFFIX)  # a file of another kind is listed, not read
 MAX_ZIP_MEMBERS = 10_000  # a whole province (3,321 communes) fits; a zip of more is not a mailbox
 BOMB_FLOOR = 1 << 20  # below this, a high compression ratio is a small text file, not a bomb
 MEMBER = " › "  # between a zip and its member in the path users see: "bao-cao.zip › Bình Gia/bc.xlsx"
@@ -37,8 +43,9 @@ END_RECORD = 22  # bytes of a zip's end of central directory record, before its 
 FILE = Source()
 
 LOCK_FILE = "Tệp khóa tạm của Excel/LibreOffice, không phải báo cáo."
-NOT_READ = f"Không phải tệp bảng tính hay tệp nén ({', '.join(READ_SUFFIXES)})."
+NOT_READ = f"Không phải tệp bảng tính, tệp nén hay thư điện tử ({', '.join(READ_SUFFIXES)})."
 NESTED_ZIP = "Tệp nén nằm trong một tệp nén khác; không đọc. Hãy giải nén nó ra rồi chạy lại."
+NESTED_MAIL = "Thư điện tử nằm trong tệp nén; không đọc. Hãy giải nén nó ra rồi chạy lại."
 UNZIP_IT = "Hãy giải nén tệp nén ra một thư mục rồi tổng hợp thư mục đó."
 
 
@@ -49,8 +56,22 @@ def readable(name: str | Path) -> str:
 
 
 @dataclass(frozen=True)
+class MailRef:
+    """Where a mail message is and what its mailbox says about it; its attachments go to `spool`."""
+
+    spool: Path  # the start of the names its attachments are written under, in the run's temporary folder
+    start: int = 0  # the message's bytes in the file: an mbox holds many
+    size: int = -1  # -1: the whole file; more than the file holds: only its header was fetched
+    received: datetime | None = None  # its arrival, as the mailbox records it
+    received_from: str = ""  # "imap" | "maildir" | "mbox"; "" for a saved .eml (its Received: header)
+    key: str = ""  # the mailbox's own name for it (IMAP "UIDVALIDITY:UID", Maildir file, mbox offset)
+    named: bool = False  # the path shown names the message already (a saved .eml)
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One file of the inbox: a file in the folder or a member of a zip in it."""
+    """One file of the inbox: a file in the folder, a member of a zip in it, a mail message or
+    one of its attachments."""
 
     shown: str  # the path users see, relative to the inbox, readable
     path: Path  # the file on disk: the file itself, or the zip holding the member
@@ -59,12 +80,19 @@ class Entry:
     stamp: datetime | None = None  # a member's time in the zip (else the file's modification time)
     ignored: str = ""  # why it is listed but not read
     rejected: tuple[str, str, str] | None = None  # (code, message, detail) when known bad before reading
+    reason: str = IGNORED_REASON  # the code of `ignored` (NO_ATTACHMENT: a message without a report)
+    notes: tuple[tuple[str, str], ...] = ()  # (code, message) of warnings known before reading
+    mail: MailRef | None = None  # a message, to be replaced by its attachments
+    sha256: str | None = None  # known already ("" none): a message or attachment listed without a file
+    part: tuple[int, int, str] | None = None  # an attachment: (start, stop, transfer encoding) in `path`
 
     @property
     def is_zip(self) -> bool:
         """A zip in the folder, to be opened and replaced by its members."""
         return (
             self.member is None
+            and self.mail is None
+            and self.part is None
             and not self.ignored
             and not self.rejected
             and self.path.suffix.lower() == ZIP_SUFFIX
@@ -72,6 +100,11 @@ class Entry:
 
     def read(self) -> bytes:
         """The bytes: raises OSError, or Rejected for a member that cannot or must not be inflated."""
+        if self.part is not None:
+            start, stop, encoding = self.part
+            with open(self.path, "rb") as f:
+                f.seek(start)
+                return mime.decoded(f.read(stop - start), encoding)
         if self.member is None:
             return self.path.read_bytes()
         return _read_member(self)
@@ -84,6 +117,8 @@ class Entry:
     def digest(self) -> str:
         """The SHA-256 of the bytes; "" when they cannot be read, or must not be (an ignored link,
         folder or pipe is listed, never opened)."""
+        if self.sha256 is not None:
+            return self.sha256
         if self.ignored and self.member is None and (self.path.is_symlink() or not self.path.is_file()):
             return ""
         sha = hashlib.sha256()
@@ -96,6 +131,12 @@ class Entry:
         return sha.hexdigest()
 
     def _open(self) -> IO[bytes]:
+        if self.part is not None:
+            return io.BytesIO(self.read())
+        if self.mail is not None and self.mail.size >= 0:  # one message of a mailbox file
+            with open(self.path, "rb") as f:
+                f.seek(self.mail.start)
+                return io.BytesIO(f.read(self.mail.size))
         if self.member is None:
             return open(self.path, "rb")  # the caller closes it
         archive, info = _member_info(self)
@@ -187,7 +228,7 @@ def expand(entry: Entry) -> list[Entry]:
         Entry(
             shown=f"{entry.shown}{MEMBER}{name}",
             path=entry.path,
-            source=Source(kind="zip", attachment=name),
+            source=_member_source(entry.source, name),
             member=(index, info.filename),
             stamp=_zip_time(info),
             ignored=_member_not_read(name),
@@ -196,6 +237,13 @@ def expand(entry: Entry) -> list[Entry]:
     ]
     found.sort(key=lambda member: member.shown)
     return found
+
+
+def _member_source(source: Source, name: str) -> Source:
+    """Where a zip's member came from: the zip in the folder, or the mail the zip was attached to."""
+    if source.kind == "mail":
+        return replace(source, attachment=f"{source.attachment}{MEMBER}{name}")
+    return Source(kind="zip", attachment=name)
 
 
 def _ends_with_directory(path: Path, size: int) -> bool:
@@ -242,11 +290,11 @@ def _member_name(info: zipfile.ZipInfo) -> str:
     """A member's name, readable, folders separated by "/" (old Windows tools wrote "\\")."""
     name = info.filename
     if not info.flag_bits & ZIP_FLAG_UTF8:
-        name = _decoded(name.encode("cp437"))  # zipfile decoded the stored bytes as cp437: undo it
+        name = decode_name(name.encode("cp437"))  # zipfile decoded the stored bytes as cp437: undo it
     return name.replace("\\", "/")
 
 
-def _decoded(raw: bytes) -> str:
+def decode_name(raw: bytes) -> str:
     """A name stored without the UTF-8 flag, in whatever the zipping computer used: UTF-8 anyway,
     else Vietnamese Windows (cp1258), else the zip standard's cp437, which decodes any byte."""
     with contextlib.suppress(UnicodeDecodeError):
@@ -264,6 +312,8 @@ def _member_not_read(name: str) -> str:
     suffix = PurePosixPath(base).suffix.lower()
     if suffix == ZIP_SUFFIX:
         return NESTED_ZIP
+    if suffix == MAIL_SUFFIX:
+        return NESTED_MAIL
     return "" if suffix in SPREADSHEET_SUFFIXES else NOT_READ
 
 

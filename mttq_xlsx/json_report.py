@@ -1,4 +1,5 @@
-"""The JSON report (`--report`), schema `mttq-xlsx/report/1`, written atomically."""
+"""The JSON report (`--report`), schema `mttq-xlsx/report/1`: written atomically, and read back
+(`mttq-xlsx reply` answers each mail from it)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from .consolidation import Consolidation
+from .errors import UsageError
 from .model import plain
-from .output import atomic_path
+from .output import atomic_path, reason
 
 SCHEMA = "mttq-xlsx/report/1"
 
@@ -36,3 +38,18 @@ def write_json_report(result: Consolidation, target: Path) -> Path:
             json.dumps(json_report_dict(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     return target
+
+
+def read_json_report(path: Path) -> dict[str, Any]:
+    """A JSON report written by `write_json_report`; UsageError in Vietnamese when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"Không đọc được báo cáo JSON “{path}”: {reason(exc)}.") from None
+    except ValueError:
+        raise UsageError(f"“{path}” không phải báo cáo JSON của mttq-xlsx consolidate --report.") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise UsageError(
+            f"“{path}” không phải báo cáo JSON của mttq-xlsx consolidate (--report), lược đồ {SCHEMA}."
+        )
+    return data

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from email.utils import parseaddr
 from typing import Any, TypeGuard
 
 from .codes import ACCEPTED
@@ -60,7 +61,8 @@ class Issue:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a file came from: a file in the inbox folder, a member of a zip in it, or (later) a mail."""
+    """Where a file came from: a file in the inbox folder, a member of a zip in it, or a mail (the
+    attachment of a message, or the message itself when it holds no workbook)."""
 
     kind: str = "file"  # "file" | "zip" | "mail"
     message_id: str = ""
@@ -68,6 +70,11 @@ class Source:
     subject: str = ""
     received_at: datetime | None = None  # when the mail arrived
     attachment: str = ""  # the member's name in the zip, or the attachment's file name in a mail
+
+    @property
+    def address(self) -> str:
+        """The sender's address, lower case ("" when there is none)."""
+        return parseaddr(self.sender)[1].lower()
 
     def as_dict(self) -> dict[str, Any]:
         return plain(self)

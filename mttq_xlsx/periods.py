@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from .errors import UsageError
 
 VIETNAM = timezone(timedelta(hours=7))  # deadlines end, and times without a zone are read, in Vietnam
+
+
+def in_vietnam(moment: datetime | None) -> datetime | None:
+    """A moment as the clock in Vietnam shows it: the summary writes times without their zone. A
+    time without a zone is taken as it is."""
+    return moment.astimezone(VIETNAM) if moment and moment.tzinfo else moment
+
+
 _PERIOD = re.compile(r"^(?P<year>\d{4})(?:-(?P<half>6T))?$")
 
 

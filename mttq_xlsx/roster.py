@@ -1,6 +1,7 @@
 """Rosters: the list of units expected to report in a campaign.
 
-A roster is a CSV file with the columns ``code,name,parent_code,kind``. It can be written
+A roster is a CSV file with the columns ``code,name,parent_code,kind`` and an optional ``email``
+(the addresses a unit sends from, separated by ``;``). It can be written
 by hand (or in Excel), or generated from the official two-level administrative list that
 took effect in July 2025 (34 provinces, 3,321 communes) shipped by ``vietnam-provinces``.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "COLUMNS",
     "Unit",
     "all_communes",
+    "by_email",
     "clean_text",
     "name_key",
     "official_unit",
@@ -37,7 +39,8 @@ __all__ = [
     "write_roster",
 ]
 
-COLUMNS: tuple[str, ...] = ("code", "name", "parent_code", "kind")
+COLUMNS: tuple[str, ...] = ("code", "name", "parent_code", "kind", "email")
+WRITTEN_COLUMNS = COLUMNS[:4]  # email only when some unit has an address
 REQUIRED_COLUMNS: tuple[str, ...] = ("code", "name")
 
 _KIND_BY_DIVISION_TYPE: dict[str, str] = {  # vietnam_provinces.VietNamDivisionType member names
@@ -56,7 +59,7 @@ _SAVE_AS_HINT = (
 )
 _HEADER_HINT = (
     "Dòng đầu tiên của tệp phải là dòng tiêu đề có các cột code,name "
-    "(các cột parent_code,kind không bắt buộc), ví dụ: code,name,parent_code,kind."
+    "(các cột parent_code,kind,email không bắt buộc), ví dụ: code,name,parent_code,kind,email."
 )
 
 
@@ -68,6 +71,16 @@ class Unit:
     name: str
     parent_code: str  # "" for none
     kind: str  # e.g. "tinh", "xa", "phuong", "dac_khu", "huyen", "to_chuc"; lower-case ascii
+    emails: tuple[str, ...] = ()  # the addresses it sends reports from, lower case
+
+
+def by_email(units: Iterable[Unit]) -> dict[str, list[Unit]]:
+    """Each address of the roster's `email` column -> the units that send from it, in roster order."""
+    found: dict[str, list[Unit]] = {}
+    for unit in units:
+        for address in unit.emails:
+            found.setdefault(address, []).append(unit)
+    return found
 
 
 def strip_diacritics(text: str) -> str:
@@ -245,9 +258,10 @@ def _sniff_delimiter(text: str) -> str:
 def read_roster(path: Path) -> list[Unit]:
     """Read a roster CSV (UTF-8, with or without BOM).
 
-    The header must contain ``code`` and ``name``; ``parent_code`` and ``kind`` are
-    optional (missing -> ""). Other columns are ignored. Blank lines are skipped;
-    values are stripped and NFC-normalised; ``kind`` is normalised to lower-case ascii.
+    The header must contain ``code`` and ``name``; ``parent_code``, ``kind`` and ``email`` are
+    optional (missing -> ""); ``email`` holds addresses separated by ``;``. Other columns are
+    ignored. Blank lines are skipped; values are stripped and NFC-normalised; ``kind`` is
+    normalised to lower-case ascii.
     """
     path = Path(path)
     text = _read_text(path)
@@ -286,7 +300,8 @@ def read_roster(path: Path) -> list[Unit]:
                     "một trong hai dòng."
                 )
             first_line_of[code] = line
-            units.append(Unit(code, name, record["parent_code"], _kind_key(record["kind"])))
+            emails = _emails(record["email"], path, line, code)
+            units.append(Unit(code, name, record["parent_code"], _kind_key(record["kind"]), emails))
     except csv.Error as exc:  # the csv module's words are English: say what they mean
         why = "có ô quá dài" if "field limit" in str(exc) else "dấu ngoặc kép không khớp"
         raise RosterError(
@@ -295,6 +310,21 @@ def read_roster(path: Path) -> list[Unit]:
     if columns is None:
         raise RosterError(f"Tệp “{path}” trống. {_HEADER_HINT}")
     return units
+
+
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+
+def _emails(cell: str, path: Path, line: int, code: str) -> tuple[str, ...]:
+    """The addresses of an `email` cell: separated by ";" (or ","), lower case, each checked."""
+    found = tuple(a.strip().lower() for a in re.split(r"[;,]", cell) if a.strip())
+    for address in found:
+        if not _ADDRESS.match(address):
+            raise RosterError(
+                f"Tệp “{path}”, dòng {line}: địa chỉ thư “{address}” của đơn vị mã “{code}” không hợp lệ "
+                "(cột email). Hãy ghi mỗi địa chỉ dạng ten@mien.vn, cách nhau bằng dấu chấm phẩy (;)."
+            )
+    return found
 
 
 def _record(values: list[str], columns: dict[str, int]) -> dict[str, str]:
@@ -341,6 +371,8 @@ def write_roster(units: Iterable[Unit], path: Path) -> None:
 
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(COLUMNS)
+        with_email = any(unit.emails for unit in rows)
+        writer.writerow(COLUMNS if with_email else WRITTEN_COLUMNS)
         for unit in rows:
-            writer.writerow([unit.code, unit.name, unit.parent_code, unit.kind])
+            row = [unit.code, unit.name, unit.parent_code, unit.kind]
+            writer.writerow([*row, ";".join(unit.emails)] if with_email else row)

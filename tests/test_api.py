@@ -128,7 +128,7 @@ def test_frames_hold_what_the_json_report_holds() -> None:
     ],
 )
 def test_importing_the_library_loads_no_writer_and_no_pandas(statement: str) -> None:
-    heavy = "('pandas', 'xlsxwriter', 'openpyxl')"
+    heavy = "('pandas', 'xlsxwriter', 'openpyxl', 'imapclient')"  # imapclient: only to read IMAP
     code = f"{statement}; import sys; print([m for m in {heavy} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
@@ -140,3 +140,31 @@ def test_the_api_is_exported() -> None:
     assert issubclass(mttq_xlsx.Rejected, mttq_xlsx.MttqError)
     with pytest.raises(AttributeError):
         mttq_xlsx.no_such_thing  # noqa: B018
+
+
+def test_the_mail_functions_of_the_library(tmp_path: Path) -> None:
+    """fetch and reply as functions: the sample mailbox copied (never into the mailbox's folder),
+    the copy consolidated with its envelopes, and a draft answer to every message."""
+    with pytest.raises(UsageError, match="hộp thư chỉ được đọc"):
+        mttq_xlsx.fetch(SAMPLES / "inbox", SAMPLES / "inbox" / "ban-sao")
+    copy = tmp_path / "ban-sao"
+    done = mttq_xlsx.fetch(SAMPLES / "hop-thu.mbox", copy)
+    assert (done.new, len(done.saved), done.known) == (15, 15, 0)
+    assert done.without_report == ["MTTQ Huyện Đình Lập <mttq.dinhlap@gmail.com>"]
+    assert mttq_xlsx.fetch(SAMPLES / "hop-thu.mbox", copy).known == 15  # again: nothing new
+    result = mttq_xlsx.consolidate(copy, roster=SAMPLES / "don-vi.csv", period="2024-6T")
+    assert result.totals["bieu-so-lieu"]["hoa_giai_so_vu"] == 1014
+    assert {f.source.kind for f in result.files} == {"mail"}
+    report = mttq_xlsx.write_json_report(result, tmp_path / "bao-cao.json")
+    replied = mttq_xlsx.reply(report, tmp_path / "tra-loi", "MTTQ tỉnh <tonghop.mttq@gmail.com>")
+    assert len(replied.written) == 15 and replied.sent == [] and replied.no_address == []
+    assert all(p.suffix == ".eml" and p.parent == tmp_path / "tra-loi" for p in replied.written)
+    with pytest.raises(UsageError, match="--from"):
+        mttq_xlsx.reply(report, tmp_path / "tra-loi")  # no sender, nothing to send with
+
+
+def test_no_module_hides_a_function_of_the_api() -> None:
+    """`mttq_xlsx.fetch` stays the function after `mttq_xlsx.<module>` imports: no module of the
+    package may bear the name of an exported function (importing it would replace the function)."""
+    modules = {p.stem for p in Path(mttq_xlsx.__file__).parent.iterdir() if p.suffix == ".py" or p.is_dir()}
+    assert not modules & set(mttq_xlsx.__all__)

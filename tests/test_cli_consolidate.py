@@ -17,6 +17,7 @@ from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit, write_roster
 from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import TemplateRequest, write_template
+from tests.mail_helpers import demo_args
 
 SAMPLES = Path(__file__).parent.parent / "samples"
 INBOX = SAMPLES / "inbox"
@@ -29,20 +30,7 @@ def run(*args: object) -> Result:
 
 def consolidate_samples(summary: Path, report: Path) -> Result:
     """The demo's run: the sample inbox with its roster, period and deadline."""
-    return run(
-        "consolidate",
-        INBOX,
-        "-o",
-        summary,
-        "--roster",
-        ROSTER,
-        "--period",
-        "2024-6T",
-        "--deadline",
-        "2024-06-10",
-        "--report",
-        report,
-    )
+    return run(*demo_args(INBOX, summary, report))
 
 
 def snapshot(folder: Path) -> dict[str, str]:
@@ -163,7 +151,8 @@ def test_missing_inbox(tmp_path: Path) -> None:
     result = run("consolidate", tmp_path / "khong-co", "-o", tmp_path / "x.xlsx")
     assert result.exit_code == 2
     assert (
-        result.stderr == f"Lỗi: Không thấy thư mục “{tmp_path / 'khong-co'}”. Hãy kiểm tra lại đường dẫn.\n"
+        result.stderr
+        == f"Lỗi: Không thấy thư mục hay hộp thư “{tmp_path / 'khong-co'}”. Hãy kiểm tra lại đường dẫn.\n"
     )
 
 

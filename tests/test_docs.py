@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from jsonschema import Draft202012Validator
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx.codes import REJECTION_CODES
+from mttq_xlsx.codes import IGNORED_REASONS, REJECTION_CODES
 from tests import report_schema
 from tests.report_schema import TALLY, documented_codes, load_schema, problems, section
 from tools import docs
@@ -202,10 +202,14 @@ def test_the_schema_lists_exactly_the_programs_rejection_codes() -> None:
     assert set(load_schema()["$defs"]["rejection_code"]["enum"]) == REJECTION_CODES
 
 
+def test_the_schema_lists_exactly_the_programs_reasons_for_ignoring() -> None:
+    assert set(load_schema()["$defs"]["ignored_reason"]["enum"]) == IGNORED_REASONS
+
+
 def _demo_command(report: Path, summary: Path) -> list[str]:
     """`make demo`'s consolidate command, read from the Makefile, writing to the given paths."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    values = dict(re.findall(r"^(\w+) :?= (\S+)$", makefile, re.M))
+    values = dict(re.findall(r"^(\w+) [:?]?= (\S+)$", makefile, re.M))
     recipe = re.search(r"^demo:.*\n\t\$\(BIN\)/mttq-xlsx (.*?);", makefile, re.M | re.S)
     assert recipe, "the demo target's command is not where this test looks for it"
     command = re.sub(r"\$\((\w+)\)", lambda m: values[m[1]], recipe[1].replace("\\\n", " "))
@@ -255,6 +259,11 @@ MUTATIONS = {
     "an unknown source kind": lambda r: r["files"][0]["source"].update(kind="ftp"),
     "a source with an unknown key": lambda r: r["files"][0]["source"].update(size=1),
     "a zip member without its name": lambda r: r["files"][0]["source"].update(kind="zip"),
+    "a file in the folder with a sender": lambda r: r["files"][0]["source"].update(sender="a@b.vn"),
+    "a file in the folder with an arrival": lambda r: r["files"][0]["source"].update(
+        received_at="2024-06-10T20:35:00+07:00"
+    ),
+    "an ignored file with a rejection code": lambda r: _file(r, "ignored").update(reason="corrupt_file"),
     "an unknown severity": lambda r: r["issues"][0].update(severity="info"),
     "an issue without a cell key": lambda r: r["issues"][0].pop("cell"),
     "an issue cell that is not a cell": lambda r: r["issues"][0].update(cell="$E$82"),

@@ -15,6 +15,7 @@ import sys
 import unicodedata
 import zipfile
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -437,23 +438,31 @@ def test_check_reads_the_reports_in_a_zip(tmp_path: Path) -> None:
 
 def test_the_suffixes_named_in_the_message_are_the_ones_read(tmp_path: Path) -> None:
     """One list drives both: every suffix the ignored-file message names is read (a report saved
-    under it is accepted, a zip is opened), .xlsb among them."""
+    under it is accepted, a zip is opened, a saved message's attachment read), .xlsb among them."""
     named = NOT_READ.split("(")[1].rstrip(").").split(", ")
-    assert ".xlsb" in named and ".zip" in named
+    assert ".xlsb" in named and ".zip" in named and ".eml" in named
     inbox = tmp_path / "hop-thu"
     inbox.mkdir()
     for suffix in named:  # the content decides how a file is read, the suffix whether it is
         if suffix == ".zip":
             write_zip(inbox / "bao-cao.zip", [("Lang Son.xlsx", LANG_SON)])
+        elif suffix == ".eml":
+            message = EmailMessage()
+            message["From"] = "Thành phố Lạng Sơn <mttq.tplangson@gmail.com>"
+            message["Subject"] = "Báo cáo"
+            data = LANG_SON.read_bytes()
+            message.add_attachment(data, "application", "octet-stream", filename="Lang Son.xlsx")
+            (inbox / "thu.eml").write_bytes(bytes(message))
         else:
             shutil.copy2(LANG_SON, inbox / f"Lang Son{suffix}")
     shutil.copy2(LANG_SON, inbox / "Lang Son.csv")
     result = consolidate(inbox, Options(period=PERIOD))
     statuses = {f.path: f.status for f in result.files}
     assert statuses.pop("Lang Son.csv") == IGNORED
-    assert len(statuses) == len(SPREADSHEET_SUFFIXES) + 1
+    assert len(statuses) == len(SPREADSHEET_SUFFIXES) + 2
     assert set(statuses.values()) == {ACCEPTED, SUPERSEDED}  # the same unit's report, each read
     assert "bao-cao.zip › Lang Son.xlsx" in statuses
+    assert "thu.eml › Lang Son.xlsx" in statuses
 
 
 # ---------------------------------------------------------------------- names that are not UTF-8

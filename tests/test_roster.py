@@ -186,6 +186,45 @@ def test_written_file_format(tmp_path: Path) -> None:
     )
 
 
+def test_email_column_several_addresses(tmp_path: Path) -> None:
+    """The optional `email` column: the addresses a unit sends from, separated by ";" (Excel with
+    Vietnamese settings saves the file itself with ";": then the cell is quoted)."""
+    path = tmp_path / "don-vi.csv"
+    path.write_text(
+        "code;name;email\n"
+        '183;Huyện Cao Lộc;"MTTQ.CaoLoc@gmail.com; vanphong.mttqcaoloc@gmail.com"\n'
+        "184;Huyện Văn Quan;\n",
+        encoding="utf-8",
+    )
+    assert read_roster(path) == [
+        Unit("183", "Huyện Cao Lộc", "", "", ("mttq.caoloc@gmail.com", "vanphong.mttqcaoloc@gmail.com")),
+        Unit("184", "Huyện Văn Quan", "", ""),
+    ]
+
+
+def test_email_column_round_trip_and_written_only_when_used(tmp_path: Path) -> None:
+    path = tmp_path / "roster.csv"
+    units = [Unit("183", "Huyện Cao Lộc", "20", "huyen", ("a@x.vn", "b@x.vn")), SAMPLE[1]]
+    write_roster(units, path)
+    assert read_roster(path) == units
+    assert path.read_bytes()[len(BOM) :].decode("utf-8") == (
+        "code,name,parent_code,kind,email\r\n"
+        "183,Huyện Cao Lộc,20,huyen,a@x.vn;b@x.vn\r\n"
+        "6001,Xã Đồng Đăng,20,xa,\r\n"
+    )
+
+
+def test_a_bad_address_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "don-vi.csv"
+    path.write_text("code,name,email\n1,Xã A,a@x.vn\n2,Xã B,xa-b.gmail.com\n", encoding="utf-8")
+    with pytest.raises(RosterError) as info:
+        read_roster(path)
+    assert str(info.value) == (
+        f"Tệp “{path}”, dòng 3: địa chỉ thư “xa-b.gmail.com” của đơn vị mã “2” không hợp lệ (cột email). "
+        "Hãy ghi mỗi địa chỉ dạng ten@mien.vn, cách nhau bằng dấu chấm phẩy (;)."
+    )
+
+
 def test_write_replaces_existing_and_leaves_no_temp_file(tmp_path: Path) -> None:
     path = tmp_path / "roster.csv"
     path.write_text("old content", encoding="utf-8")

@@ -24,6 +24,7 @@ from mttq_xlsx.reader import ReadOptions, read_submission
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.spec import load_spec
 from mttq_xlsx.template import write_template
+from tools import sample_mail as mail
 from tools import sample_plan as plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,3 +229,38 @@ def test_previous_period_is_current(tmp_path):
     built = build_previous(tmp_path / PREVIOUS_FILE)
     assert figures(SAMPLES / PREVIOUS_FILE) == figures(built), REBUILD
     assert figures(built)["issues"] == []  # last period's run was clean
+
+
+# ---------------------------------------------------------------------- the same inbox, mailed
+def test_the_mailbox_is_the_inbox_as_mailed():
+    assert (SAMPLES / mail.MBOX).read_bytes() == mail.build_mbox(INBOX), REBUILD
+    assert mail.mailed_paths() <= set(BY_PATH)
+
+
+def _by_attachment(result) -> dict[str, tuple[str, str, bool]]:
+    """Each file of a mailbox run by the name it had in the inbox (the last part of its path)."""
+    return {
+        f.path.rsplit(" › ", 1)[-1].rsplit("/", 1)[-1]: (f.status, f.reason, f.late) for f in result.files
+    }
+
+
+def test_the_mailbox_consolidates_as_the_folder(roster, result):
+    """The sample mailbox gives the folder's totals, completeness, statuses and issues for every
+    mailed file, and one more line: Đình Lập's message without its attachment."""
+    mailed = consolidate(SAMPLES / mail.MBOX, _options(roster))
+    assert mailed.totals == result.totals
+    assert mailed.completeness == result.completeness
+    folder = {f.path.rsplit("/", 1)[-1]: (f.status, f.reason, f.late) for f in result.files}
+    by_name = _by_attachment(mailed)
+    forgot = [f for f in mailed.files if f.reason == "no_attachment"]
+    assert [(f.unit_code, f.source.sender, f.status) for f in forgot] == [
+        ("", "MTTQ Huyện Đình Lập <mttq.dinhlap@gmail.com>", "ignored")
+    ]
+    del by_name[forgot[0].path.rsplit(" › ", 1)[-1]]
+    assert by_name == {p.rsplit("/", 1)[-1]: folder[p.rsplit("/", 1)[-1]] for p in mail.mailed_paths()}
+
+    def issues(run) -> list[tuple]:
+        return sorted((i.severity, i.code, i.unit_code, i.field_id, i.sheet, i.cell) for i in run.issues)
+
+    assert issues(mailed) == issues(result)
+    assert all(f.source.kind == "mail" and f.source.received_at for f in mailed.files)

@@ -507,7 +507,7 @@ def cli_reference() -> str:
     lines = [
         "# Command-line reference",
         "",
-        GENERATED_NOTE.format(name="cli", source="every command's `--help`", edit="mttq_xlsx/cli.py"),
+        GENERATED_NOTE.format(name="cli", source="every command's `--help`", edit="mttq_xlsx/cli/"),
         "",
         f"Every command's `--help`, as `{PROG}` prints it. Exit status of every command: 0 done and "
         "clean, 1 done with findings (errors, warnings, rejected files, missing or late units), "

@@ -2,8 +2,9 @@
 
 Usage: python -m tools.make_samples OUTDIR      (`make samples` runs it with OUTDIR=samples)
 
-Writes OUTDIR/inbox/ (cleared first), OUTDIR/don-vi.csv (the roster), OUTDIR/README.md and
-OUTDIR/ky-truoc.json (last period, see `build_previous`).
+Writes OUTDIR/inbox/ (cleared first), OUTDIR/don-vi.csv (the roster, with the units' mail
+addresses), OUTDIR/hop-thu.mbox (the inbox as the units mailed it: tools/sample_mail.py),
+OUTDIR/README.md and OUTDIR/ky-truoc.json (last period, see `build_previous`).
 Every unit's file starts as the pre-filled template the province sent it (write_template with a
 fixed generated_at); LibreOffice fills the planned cells (found through the template's own
 `_mttq` field map), recalculates and saves it as .xlsx, .xls or .ods. All workbooks are made in
@@ -39,6 +40,7 @@ from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import write_roster
 from mttq_xlsx.template import TemplateRequest, template_filename, write_template
 from tools import libreoffice as lo
+from tools import sample_mail as mail
 from tools import sample_plan as plan
 
 FOREIGN_SHEET = "Sheet1"
@@ -145,6 +147,13 @@ def readme() -> str:
     slips_text = ", ".join(f"{plan.unit_of(code).name} `{fid}`" for code, fid in plan.PREVIOUS_SLIPS)
     peers_text = ", ".join(f"{plan.unit_of(code).name} `{fid}`" for code, fid in plan.PEER_OUTLIERS)
     table = "\n".join(rows)
+    mails = "\n".join(
+        f"| {m.received:%d/%m %H:%M} | {plan.unit_of(m.code).name if m.code else m.sender[0]} | "
+        f"{m.client} | {', '.join(f'`{f}`' for f in m.files) or '(không đính kèm / none)'}"
+        f"{f' (nén trong / zipped in `{m.zipped}`)' if m.zipped else ''}"
+        f"{' (chuyển tiếp / forwarded)' if m.forwarded_from else ''} |"
+        for m in mail.mails()
+    )
     return f"""# Hộp thư mẫu / Sample inbox
 
 Tạo tự động bởi `tools/make_samples.py` (đừng sửa tay) — generated, do not edit by hand.
@@ -196,7 +205,41 @@ formula result as 0 (e.g. Văn Lãng's `kp_tong`); the tool still treats a total
 | tệp / file (`inbox/`) | nội dung / what it is | công cụ báo / the tool says |
 |---|---|---|
 {table}
+
+## Hộp thư / The mailbox: `{mail.MBOX}`
+
+**Tiếng Việt.** Cũng các tệp đó, như các đơn vị đã gửi qua thư điện tử tới {mail.OFFICE}, xuất
+từ Gmail (Google Takeout) thành tệp mbox: mỗi đơn vị gửi từ địa chỉ ghi trong cột `email` của
+`don-vi.csv`, thư đến vài phút sau khi lưu tệp. Thư được viết như Gmail, Outlook, Thunderbird,
+iPhone và một trang webmail gửi (tên tệp đính kèm tiếng Việt theo từng kiểu mã hóa); có thư gửi
+tệp nén, thư chuyển tiếp, thư kèm hai tệp, thư của người ngoài danh sách, và thư Đình Lập quên
+đính kèm tệp (gửi lại hôm sau: nộp muộn). Tổng hợp hộp thư này cho đúng các số liệu như thư mục
+`inbox/`, thêm dòng thư không có tệp báo cáo.
+
+**English.** The same files as the units mailed them to {mail.OFFICE}, exported from Gmail
+(Google Takeout) as an mbox: each unit sends from its `email` in `don-vi.csv`, a few minutes after
+saving. Messages are written as Gmail, Outlook, Thunderbird, iPhone Mail and a webmail send them
+(each way of encoding a Vietnamese attachment name); one sends a zip, one forwards a message,
+one has two attachments, one comes from someone not on the roster, and Đình Lập first forgets the
+attachment (and sends it late the next day). Consolidating the mailbox gives the figures of
+`inbox/`, plus a line for the message without a report.
+
+```
+mttq-xlsx consolidate samples/{mail.MBOX} -o out/tong-hop.xlsx --roster samples/don-vi.csv \\
+    --period 2024-6T --deadline 2024-06-10 --report out/bao-cao.json
+```
+
+| đến lúc / arrived | người gửi / sender | chương trình / client | tệp đính kèm / attachments |
+|---|---|---|---|
+{mails}
 """
+
+
+def write_mail_samples(out: Path) -> None:
+    """The roster, the mailbox built from the inbox as it is now, and the README (no LibreOffice)."""
+    write_roster(plan.UNITS, out / "don-vi.csv")
+    (out / mail.MBOX).write_bytes(mail.build_mbox(out / "inbox"))
+    (out / "README.md").write_text(readme(), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -240,8 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(plan.NOTE_TEXT, encoding="utf-8")
         if sample.saved_at:  # for people browsing the folder; the reader uses the workbook's own time
             os.utime(target, (sample.saved_at.timestamp(), sample.saved_at.timestamp()))
-    write_roster(plan.UNITS, out / "don-vi.csv")
-    (out / "README.md").write_text(readme(), encoding="utf-8")
+    write_mail_samples(out)
     build_previous(out / PREVIOUS_FILE)
     problems = []
     samples = plan.template_files()

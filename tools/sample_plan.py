@@ -47,18 +47,21 @@ LOCK = "lock"  # an Excel owner/lock file "~$…"
 NOTE = "note"  # a text file the office keeps in the folder
 TRUNCATED = "truncated"  # the first half of a real workbook's bytes (a broken download)
 
+# each unit's mail addresses (the roster's `email` column): the sample mailbox's senders
 UNITS: tuple[Unit, ...] = (
-    Unit("178", "Thành phố Lạng Sơn", PROVINCE, "thanh_pho"),
-    Unit("180", "Huyện Tràng Định", PROVINCE, "huyen"),
-    Unit("181", "Huyện Bình Gia", PROVINCE, "huyen"),
-    Unit("182", "Huyện Văn Lãng", PROVINCE, "huyen"),
-    Unit("183", "Huyện Cao Lộc", PROVINCE, "huyen"),
-    Unit("184", "Huyện Văn Quan", PROVINCE, "huyen"),
-    Unit("185", "Huyện Bắc Sơn", PROVINCE, "huyen"),
-    Unit("186", "Huyện Hữu Lũng", PROVINCE, "huyen"),
-    Unit("187", "Huyện Chi Lăng", PROVINCE, "huyen"),
-    Unit("188", "Huyện Lộc Bình", PROVINCE, "huyen"),
-    Unit("189", "Huyện Đình Lập", PROVINCE, "huyen"),
+    Unit("178", "Thành phố Lạng Sơn", PROVINCE, "thanh_pho", ("mttq.tplangson@gmail.com",)),
+    Unit("180", "Huyện Tràng Định", PROVINCE, "huyen", ("mttqtrangdinh@gmail.com",)),
+    Unit("181", "Huyện Bình Gia", PROVINCE, "huyen", ("mttq.binhgia@gmail.com",)),
+    Unit("182", "Huyện Văn Lãng", PROVINCE, "huyen", ("mttqvanlang.ls@gmail.com",)),
+    Unit(
+        "183", "Huyện Cao Lộc", PROVINCE, "huyen", ("mttq.caoloc@gmail.com", "vanphong.mttqcaoloc@gmail.com")
+    ),
+    Unit("184", "Huyện Văn Quan", PROVINCE, "huyen", ("mttqvanquan@gmail.com",)),
+    Unit("185", "Huyện Bắc Sơn", PROVINCE, "huyen", ("mttq.bacson.ls@gmail.com",)),
+    Unit("186", "Huyện Hữu Lũng", PROVINCE, "huyen", ("mttqhuulung@gmail.com",)),
+    Unit("187", "Huyện Chi Lăng", PROVINCE, "huyen", ("mttq.chilang@gmail.com",)),
+    Unit("188", "Huyện Lộc Bình", PROVINCE, "huyen", ("mttqlocbinh@gmail.com",)),
+    Unit("189", "Huyện Đình Lập", PROVINCE, "huyen", ("mttq.dinhlap@gmail.com",)),
 )
 CODES = tuple(u.code for u in UNITS)
 

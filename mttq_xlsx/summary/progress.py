@@ -1,4 +1,5 @@
-"""`Tiến độ`: every roster unit (or every unit that reported), received or not, on time or late."""
+"""`Tiến độ`: every roster unit (or every unit that reported), received or not, on time or late,
+and, when the inbox holds mail, when its mail arrived."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from typing import Any
 from xlsxwriter.utility import xl_col_to_name
 
 from .. import style
+from ..periods import in_vietnam
 from .book import DATETIME_FORMAT, ERROR_FILL, LINK_COLOR, NAME_WIDTH, Book, Column, report_name
 from .rows import Cell, Link, write_cells
 
 SUBMITTED, NOT_SUBMITTED = "Đã nộp", "Chưa nộp"
 ON_TIME, LATE = "Đúng hạn", "Nộp muộn"
 LATE_FILL = "#F8CBAD"
+ARRIVED = "Thời điểm nhận thư"
 
 
 def write(book: Book, ws: Any) -> None:
@@ -25,6 +28,7 @@ def write(book: Book, ws: Any) -> None:
         Column("Đúng hạn", 13),
         Column("Tệp", 40),
         Column("Thời điểm lưu", 18),
+        *([Column(ARRIVED, 18)] if book.r.by_mail else []),
     ]
     rows = book.r.progress
     c = book.r.completeness
@@ -41,8 +45,8 @@ def write(book: Book, ws: Any) -> None:
     link = book.text_fmt(font_color=LINK_COLOR, underline=1)
     center, plain, wrapped = book.cell_fmt(align="center"), book.cell_fmt(), book.text_fmt()
     saved_fmt = book.cell_fmt(DATETIME_FORMAT)
-    for n, (code, name, s) in enumerate(rows, 1):
-        path = s.file.path if s else ""
+    for n, row in enumerate(rows, 1):
+        code, name, s, path = row.code, row.name, row.submission, row.path
         target = book.unit_target(code) if s else ""
         cells: list[Cell] = [
             (0, n, center),
@@ -52,8 +56,10 @@ def write(book: Book, ws: Any) -> None:
             (4, SUBMITTED if s else NOT_SUBMITTED, plain),
             (5, "" if not s else LATE if s.file.late else ON_TIME, plain),
             (6, path, wrapped),
-            (7, s.file.saved_at, saved_fmt) if s and s.file.saved_at else (7, None, plain),
+            (7, in_vietnam(s.file.saved_at), saved_fmt) if s and s.file.saved_at else (7, None, plain),
         ]
+        if book.r.by_mail:
+            cells.append((8, row.arrived, saved_fmt) if row.arrived else (8, None, plain))
         write_cells(ws, header + n, cells, style.row_height((name, NAME_WIDTH), (path, 40)))
     if rows:
         span = (first, 0, last, len(columns) - 1)

@@ -1,4 +1,5 @@
-"""`Nguồn`: every file found in the inbox, its SHA-256 and what happened to it."""
+"""`Nguồn`: every file found in the inbox, its SHA-256 and what happened to it; when the inbox
+holds mail, who sent each file (a message without a workbook too), its subject and arrival."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ from typing import Any
 
 from .. import style
 from ..codes import STATUS_WORDS
+from ..periods import in_vietnam
 from .book import DATETIME_FORMAT, Book, Column, report_name
 from .rows import Cell, write_cells
 
 HASH_WIDTH = 26
 HASH_FONT_SIZE = 9
+NOT_ON_ROSTER = "Không có trong danh sách đơn vị"
+MAIL_COLUMNS = [Column("Người gửi", 30), Column("Đơn vị của địa chỉ gửi", 24), Column("Tiêu đề thư", 30)]
 
 
 def write(book: Book, ws: Any) -> None:
@@ -26,6 +30,7 @@ def write(book: Book, ws: Any) -> None:
         Column("Tên đơn vị", 24),
         Column("Kỳ", 10),
         Column("Thời điểm lưu", 18),
+        *([*MAIL_COLUMNS, Column("Thời điểm nhận thư", 18)] if book.r.by_mail else []),
     ]
     files = book.r.files
     header = book.title_rows(
@@ -42,7 +47,7 @@ def write(book: Book, ws: Any) -> None:
     )
     wrapped, hash_fmt = book.text_fmt(), book.text_fmt(font_size=HASH_FONT_SIZE)
     names = book.r.unit_names
-    for n, f in enumerate(files, 1):
+    for n, (f, mail) in enumerate(zip(files, book.r.envelopes, strict=True), 1):
         row = header + n
         name = f.unit_name or names.get(f.unit_code, "")
         texts = (
@@ -58,6 +63,11 @@ def write(book: Book, ws: Any) -> None:
         )
         cells: list[Cell] = [(0, n, center)]
         cells += [(c, text, hash_fmt if c == 2 else wrapped) for c, text in enumerate(texts, 1)]
-        cells.append((10, f.saved_at, saved_fmt) if f.saved_at else (10, None, plain))
-        height = style.row_height((f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24))
-        write_cells(ws, row, cells, height)
+        cells.append((10, in_vietnam(f.saved_at), saved_fmt) if f.saved_at else (10, None, plain))
+        wraps: list[tuple[str, float]] = [(f.path, 36), (f.sha256, hash_room), (f.message, 36), (name, 24)]
+        if mail:
+            units = NOT_ON_ROSTER if mail.sender_units == () else ", ".join(mail.sender_units or ())
+            cells += [(11, mail.sender, wrapped), (12, units, wrapped), (13, mail.subject, wrapped)]
+            cells.append((14, mail.arrived, saved_fmt) if mail.arrived else (14, None, plain))
+            wraps += [(mail.sender, 30), (units, 24), (mail.subject, 30)]
+        write_cells(ws, row, cells, style.row_height(*wraps))

@@ -11,6 +11,7 @@ from .. import style
 from ..codes import ERROR, WARNING
 from ..consolidation import UnitReports
 from ..model import Submission
+from ..periods import in_vietnam
 from ..spec import Field, load_spec
 from ..style import SECTION_TINT
 from .book import LINK_COLOR, NAME_WIDTH, PROGRESS_SHEET, Book, Column, comment, internal_link
@@ -76,7 +77,7 @@ def write_sheet(book: Book, ws: Any, unit: UnitReports) -> None:
     last = len(columns) - 1
     for s in unit.submissions:
         spec = load_spec(s.report_id)
-        saved = f", lưu lúc {s.file.saved_at:%d/%m/%Y %H:%M}" if s.file.saved_at else ""
+        saved = f", lưu lúc {in_vietnam(s.file.saved_at):%d/%m/%Y %H:%M}" if s.file.saved_at else ""
         heading = f"{spec.title}\nTệp: {s.file.path}{saved}"
         book.fit_row(ws, row, (heading, 150))
         ws.merge_range(row, 0, row, last, heading, book.fmt(bold=True, border=1, text_wrap=True))

@@ -1,89 +1,40 @@
-"""Command line: a thin click layer over the library. Exit 0 clean, 1 findings, 2 usage or fatal."""
+"""Command line: a thin click layer over the library (`api`): each command parses its options,
+calls one library function and prints. Exit 0 clean, 1 findings, 2 usage or fatal."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import sys
-import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any
 
 import click
 
-from . import __version__, api
-from .codes import ACCEPTED, ERROR, IGNORED, REJECTED, SEVERITY_WORDS, SUPERSEDED, WARNING
-from .consolidation import Consolidation
-from .errors import MttqError
-from .ingest import Progress
-from .intake import readable
-from .periods import Period, current_period, parse_period
-from .roster import province_units, write_roster
-from .spec import report_ids
+from .. import __version__, api, mailserver
+from ..codes import ACCEPTED, ERROR, IGNORED, REJECTED, SEVERITY_WORDS, SUPERSEDED, WARNING
+from ..consolidation import Consolidation
+from ..ingest import Progress
+from ..intake import readable
+from ..roster import province_units, write_roster
+from ..spec import report_ids
+from . import mail
+from .options import (
+    DATE,
+    OUTPUT_FILE,
+    fail,
+    handle_errors,
+    mail_access,
+    mail_options,
+    period_options,
+    report_option,
+    resolve_period,
+    roster_option,
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
-DATE = click.DateTime(["%Y-%m-%d"])
-OUTPUT_FILE = click.Path(dir_okay=False, path_type=Path)
-PERIOD_OPTIONS = [  # in the order --help lists them
-    ("--period", None, "Kỳ báo cáo: 2024-6T (6 tháng đầu năm) hoặc 2024 (cả năm)."),
-    ("--start", DATE, "Ngày đầu của số liệu, nếu khác đầu kỳ (YYYY-MM-DD)."),
-    ("--end", DATE, "Ngày cuối của số liệu, nếu khác cuối kỳ (YYYY-MM-DD)."),
-]
-EXIT_FATAL = 2
 READ_STATES = {ACCEPTED: "đọc được", REJECTED: "bị loại", IGNORED: "bỏ qua"}  # `check`, per file
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"Lỗi: {message}", err=True)
-    sys.exit(EXIT_FATAL)
-
-
-def handle_errors(func: F) -> F:
-    """Turn library errors into a Vietnamese message and exit 2; so does a fault of the program
-    itself (with its traceback for the developers), never exit 1, which means "done with findings"."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MttqError as exc:
-            fail(str(exc))
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
-            raise  # click's own ways out, which it reports itself
-        except KeyboardInterrupt:
-            fail(
-                "Đã dừng theo yêu cầu (Ctrl+C) trước khi xong; kết quả có thể chưa được ghi đủ. Hãy chạy lại."
-            )
-        except Exception:
-            traceback.print_exc()
-            fail(
-                f"Lỗi của chương trình mttq-xlsx {__version__} (không phải lỗi của các tệp báo cáo): "
-                "chương trình gặp sự cố ngoài dự kiến và đã dừng; kết quả có thể chưa được ghi đủ. "
-                "Hãy gửi cho người phát triển lệnh vừa chạy và toàn bộ nội dung báo lỗi ở trên "
-                "(từ dòng “Traceback”), kèm tệp đang đọc nếu được."
-            )
-
-    return wrapper  # type: ignore[return-value]
-
-
-def period_options(func: F) -> F:
-    """--period, --start and --end, shared by every command that needs a period."""
-    for name, kind, text in reversed(PERIOD_OPTIONS):
-        func = click.option(name, type=kind, default=None, help=text)(func)
-    return func
-
-
-def report_option(func: F) -> F:
-    """--report, the JSON report."""
-    return click.option("--report", "report_path", type=OUTPUT_FILE, help="Ghi thêm báo cáo JSON.")(func)
-
-
-def resolve_period(text: str | None, start: datetime | None, end: datetime | None) -> Period:
-    base = parse_period(text) if text else current_period(date.today())
-    return parse_period(base.id, start.date() if start else None, end.date() if end else None)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -175,15 +126,6 @@ def template(
         click.echo(f"Đã ghi {len(paths) - 1} tệp điền sẵn cho từng đơn vị vào {output_dir}.")
 
 
-def _roster_option(func: F) -> F:
-    return click.option(
-        "--roster",
-        "roster_path",
-        type=click.Path(path_type=Path),
-        help="Danh sách đơn vị (CSV code,name,parent_code,kind) để biết ai chưa nộp.",
-    )(func)
-
-
 def _finish(result: Consolidation, report_path: Path | None) -> int:
     """Write the JSON report if asked, print what happened and return the exit status."""
     if report_path:
@@ -227,7 +169,7 @@ def _progress_bar() -> Iterator[Progress | None]:
 
 
 @main.command()
-@click.argument("inbox", type=click.Path(path_type=Path))
+@click.argument("inbox")
 @click.option(
     "-o",
     "--output",
@@ -236,7 +178,7 @@ def _progress_bar() -> Iterator[Progress | None]:
     show_default=True,
     help="Bảng tổng hợp sẽ ghi.",
 )
-@_roster_option
+@roster_option
 @period_options
 @click.option(
     "--deadline",
@@ -276,9 +218,10 @@ def _progress_bar() -> Iterator[Progress | None]:
     "khác thường (outlier).",
 )
 @click.option("--docx", "docx_path", type=OUTPUT_FILE, help="Ghi thêm bản nháp báo cáo Word (.docx).")
+@mail_options
 @handle_errors
 def consolidate(
-    inbox: Path,
+    inbox: str,
     output: Path,
     roster_path: Path | None,
     period: str | None,
@@ -295,13 +238,20 @@ def consolidate(
     against: tuple[Path, ...],
     previous_path: Path | None,
     docx_path: Path | None,
+    folder: str | None,
+    since: datetime | None,
+    password_file: Path | None,
+    insecure: bool,
 ) -> None:
-    """Tổng hợp mọi tệp báo cáo trong thư mục INBOX (kể cả thư mục con).
+    """Tổng hợp mọi tệp báo cáo của INBOX: một thư mục (kể cả thư mục con và thư .eml), một
+    tệp mbox, một thư mục Maildir, hoặc hộp thư IMAP imaps://TÊN@MÁY-CHỦ/THƯ-MỤC.
 
-    Đọc .xlsx, .xlsm, .xlsb, .xls, .ods, kể cả trong tệp nén .zip; kiểm tra số liệu;
-    ghi bảng tổng hợp, có trang Số liệu báo cáo (các câu điền sẵn số liệu) và Biểu đồ.
-    Không sửa, không di chuyển tệp nào trong INBOX. Mã thoát: 0 không có vấn đề, 1 có lỗi,
-    cảnh báo hoặc đơn vị chưa nộp, 2 không chạy được.
+    Đọc .xlsx, .xlsm, .xlsb, .xls, .ods, kể cả trong tệp nén .zip và tệp đính kèm của thư;
+    kiểm tra số liệu; ghi bảng tổng hợp, có trang Số liệu báo cáo (các câu điền sẵn số liệu)
+    và Biểu đồ. Không sửa, không di chuyển tệp hay thư nào trong INBOX (thư IMAP được đọc mà
+    không đánh dấu đã đọc). Mật khẩu hộp thư: biến môi trường MTTQ_MAIL_PASSWORD,
+    --password-file, hoặc gõ khi được hỏi. Mã thoát: 0 không có vấn đề, 1 có lỗi, cảnh báo
+    hoặc đơn vị chưa nộp, 2 không chạy được.
 
     Với --rollup và --as-unit: ghi thêm báo cáo của chính đơn vị tổng hợp để gửi cấp trên
     (cộng số liệu các đơn vị, gộp phần chữ, kèm số liệu từng đơn vị). Báo cáo của một đơn vị
@@ -317,6 +267,9 @@ def consolidate(
         mttq-xlsx consolidate hop-thu/ --roster don-vi.csv --against tong-hop-tinh.xlsx
         mttq-xlsx consolidate hop-thu/ -o tong-hop.xlsx --roster don-vi.csv \\
             --period 2024-6T --previous ky-truoc.json --docx bao-cao.docx
+        mttq-xlsx consolidate hop-thu.mbox -o tong-hop.xlsx --roster don-vi.csv --period 2024-6T
+        mttq-xlsx consolidate imaps://tonghop.mttq@gmail.com/INBOX --since 2024-05-20 \\
+            -o tong-hop.xlsx --roster don-vi.csv --period 2024-6T
     """
     if rollup and not as_unit:
         fail("--rollup cần đi kèm --as-unit (mã của đơn vị tổng hợp, ví dụ --as-unit 20).")
@@ -337,6 +290,7 @@ def consolidate(
             progress=progress,
             against=against,
             previous=previous,
+            mail=mail_access(folder, since, password_file, insecure),
         )
     api.write_summary(result, output, per_unit=per_unit)
     if docx_path:
@@ -355,22 +309,34 @@ def consolidate(
 
 
 @main.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True)
 @report_option
 @click.option("--password", default=None, help="Mật khẩu của tệp, nếu có.")
+@mail_options
 @handle_errors
-def check(files: tuple[Path, ...], report_path: Path | None, password: str | None) -> None:
+def check(
+    files: tuple[str, ...],
+    report_path: Path | None,
+    password: str | None,
+    folder: str | None,
+    since: datetime | None,
+    password_file: Path | None,
+    insecure: bool,
+) -> None:
     """Kiểm tra tệp báo cáo trước khi gửi: kiểu số liệu, tổng, tỷ lệ, phần trong tổng.
 
+    FILES: tệp bảng tính, tệp nén .zip, thư .eml, tệp mbox, thư mục (Maildir) hoặc hộp thư IMAP.
     Mã thoát: 0 không có vấn đề, 1 có lỗi hoặc cảnh báo, 2 không chạy được.
 
     \b
     Ví dụ:
         mttq-xlsx check bieu-so-lieu_2024-6T_05977_phuong-dong-kinh.xlsx
+        mttq-xlsx check "Báo cáo Đông Kinh.eml"
     """
-    result = api.check(files, password=password)
+    for item in files:
+        if not mailserver.is_address(item) and not Path(item).exists():
+            fail(f"Không thấy tệp “{readable(item)}”. Hãy kiểm tra lại đường dẫn.")
+    result = api.check(files, password=password, mail=mail_access(folder, since, password_file, insecure))
     for record in result.files:
         state = READ_STATES.get(record.status, record.status)
         click.echo(f"{record.path}: {state}" + (f" — {record.message}" if record.message else ""))
@@ -379,5 +345,5 @@ def check(files: tuple[Path, ...], report_path: Path | None, password: str | Non
     sys.exit(_finish(result, report_path))
 
 
-if __name__ == "__main__":
-    main()
+main.add_command(mail.fetch)
+main.add_command(mail.reply)
