@@ -122,6 +122,9 @@ def _text_of(value: Value) -> str:
 def _number(
     sub: Submission, f: Field, value: Value, row: int | None, shown: dict[str, ParsedNumber | None]
 ) -> Value:
+    if type(value) is float and value >= 0 and (f.type != "count" or value.is_integer()):
+        shown.setdefault(f.id, None)  # the usual figure, as a spreadsheet stores it: nothing to say
+        return int(value) if f.type != "ratio" and value.is_integer() else value
     if isinstance(value, bool | datetime | date):
         _issue(sub, f, ERROR, "not_a_number", f"{_show(value)} không phải là số.", row)
         return None

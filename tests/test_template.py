@@ -665,5 +665,5 @@ def test_units_workbooks_do_not_carry_the_roster(tmp_path: Path, three_units: tu
         assert [c.value for c in wb[LISTS_SHEET][1]] == sorted(report.lists) or [None]
         values = {c.value for row in wb[LISTS_SHEET].iter_rows() for c in row}
         assert not values & {u.name for u in three_units}
-        ws, (coord,) = Made(report, None, (), path, wb, wb, CalamineWorkbook.from_path(str(path))).cells("don_vi")
-        assert ws[coord].protection.locked and validations_at(ws, coord) == []
+        _form, sheet, coord, _type = read_meta(wb)[1]["don_vi"]
+        assert wb[sheet][coord].protection.locked and validations_at(wb[sheet], coord) == []
