@@ -59,7 +59,7 @@ def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
         except IndexError:
             return None  # an index past the table, which calamine refuses
         pieces[1::2] = found if len(pieces) > 3 else [found]
-    rows: list[Row] = []
+    rows: dict[int, list[str]] = {}
     *elements, rest = b"".join(pieces).split(b"</row>")
     if b"<c" in rest:
         return None  # a cell outside any row
@@ -70,20 +70,17 @@ def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
             if len(_rows) >= _ROWS_KEPT:
                 _rows.clear()
             row = _rows[element] = _read_row(element)
-        if row is None:
-            return None
+        if row is None or row[0] in rows:
+            return None  # not plain texts, or two row elements for one row
         if row[1]:
-            rows.append(row)  # calamine reads nothing from a row of empty cells
+            rows[row[0]] = row[1]  # calamine reads nothing from a row of empty cells
     if not rows:
         return None
-    height = max(r for r, _ in rows) + 1
-    width = max(len(texts) for _, texts in rows)
-    if height * width > _MOST_CELLS or len({r for r, _ in rows}) != len(rows):
-        return None  # far away, or two row elements for one row
-    grid = [[""] * width for _ in range(height)]
-    for r, texts in rows:
-        grid[r][: len(texts)] = texts
-    return grid
+    height, width = max(rows) + 1, max(map(len, rows.values()))
+    if height * width > _MOST_CELLS:
+        return None
+    empty = [""] * width
+    return [rows[r] + empty[len(rows[r]) :] if r in rows else empty[:] for r in range(height)]
 
 
 def _read_row(element: bytes) -> Row | None:
