@@ -36,6 +36,8 @@ def check_submission(sub: Submission, spec: Spec, period: Period) -> None:
         if f is None:
             continue  # a field of an older spec version: kept as read, not checked
         raw = sub.values[field_id]
+        if raw is None:
+            continue  # a blank stays blank
         if isinstance(raw, list):
             sub.values[field_id] = [
                 _normalise(sub, f, v, period, i, shown, spec.lists) for i, v in enumerate(raw)

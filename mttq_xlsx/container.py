@@ -26,6 +26,10 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
 ZIP_MAGIC = b"PK\x03\x04"
+# sheet name -> xlsx part, by the workbook's parts that say it and its members' names: every file
+# of one template saved by one program has the same
+_SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = {}
+_SHEET_PARTS_KEPT = 64
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
@@ -183,22 +187,34 @@ class Container:
         if self._sheets is None:
             self._sheets = {}
             with contextlib.suppress(Exception):  # a damaged or unusual workbook: any part may be read
-                book = ElementTree.fromstring(self.read(self.member("xl/workbook.xml") or ""))
-                rels = ElementTree.fromstring(self.read(self.member("xl/_rels/workbook.xml.rels") or ""))
-                targets: dict[str | None, list[str]] = {}
-                for rel in rels:
-                    targets.setdefault(rel.get("Id"), []).append(rel.get("Target", ""))
-                for el in book.iter():
-                    if el.tag.endswith("}sheet") and el.get("name") not in self._sheets:
-                        rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
-                        found = targets.get(rid, [])
-                        target = found[0] if len(found) == 1 else ""
-                        path = target[1:] if target.startswith("/") else f"xl/{target}"
-                        self._sheets[el.get("name", "")] = (target and self.member(path)) or ""
+                book = self.read(self.member("xl/workbook.xml") or "")
+                rels = self.read(self.member("xl/_rels/workbook.xml.rels") or "")
+                key = (book, rels, tuple(self.zip.NameToInfo))
+                if key not in _SHEET_PARTS:
+                    if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
+                        _SHEET_PARTS.clear()
+                    _SHEET_PARTS[key] = self._find_sheet_parts(book, rels)
+                self._sheets = _SHEET_PARTS[key]
         part = self._sheets.get(sheet)
         if part:
             return [part]
         return [m for m in self.zip.NameToInfo if _fold(m).endswith(".xml")]
+
+    def _find_sheet_parts(self, book_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+        book = ElementTree.fromstring(book_xml)
+        rels = ElementTree.fromstring(rels_xml)
+        targets: dict[str | None, list[str]] = {}
+        for rel in rels:
+            targets.setdefault(rel.get("Id"), []).append(rel.get("Target", ""))
+        parts: dict[str, str] = {}
+        for el in book.iter():
+            if el.tag.endswith("}sheet") and el.get("name") not in parts:
+                rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+                found = targets.get(rid, [])
+                target = found[0] if len(found) == 1 else ""
+                path = target[1:] if target.startswith("/") else f"xl/{target}"
+                parts[el.get("name", "")] = (target and self.member(path)) or ""
+        return parts
 
     def _encrypted_ods(self) -> bool:
         assert self.zip is not None
