@@ -176,8 +176,8 @@ def _deflated(content: bytes, level: int | None) -> bytes:
 @contextlib.contextmanager
 def deflating_in_parallel(module: Any) -> Iterator[None]:
     """Within the block, `module.ZipFile` (a writer's own name for it, such as xlsxwriter's) is
-    DeflatingZipFile, when the machine has more than one core."""
-    if (os.cpu_count() or 1) < 2:
+    DeflatingZipFile, when the machine has more than one core and the name is zipfile's own."""
+    if (os.cpu_count() or 1) < 2 or module.ZipFile is not zipfile.ZipFile:
         yield
         return
     original = module.ZipFile

@@ -39,7 +39,7 @@ import pytest
 import xlsxwriter.workbook
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary
+from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary, zipparts
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from mttq_xlsx.consolidation import Consolidation
@@ -1081,12 +1081,22 @@ class _FullDiskZip(zipfile.ZipFile):
     writestr = write  # type: ignore[assignment]
 
 
+def _full_disk(*_args: Any, **_kwargs: Any) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("where", ["xlsxwriter", "deflated-on-threads"])
 def test_disk_full_while_writing_the_summary(
-    small_inbox: Path, old_summary: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch
+    where: str, small_inbox: Path, old_summary: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The disk fills up as xlsxwriter writes the zip itself, or as the members deflated on
+    threads (zipparts.DeflatingZipFile) are written."""
     target, before = old_summary
     listing = sorted(p.name for p in target.parent.iterdir())
-    monkeypatch.setattr(xlsxwriter.workbook, "ZipFile", _FullDiskZip)
+    if where == "xlsxwriter":
+        monkeypatch.setattr(xlsxwriter.workbook, "ZipFile", _FullDiskZip)
+    else:
+        monkeypatch.setattr(zipparts.DeflatingZipFile, "open", _full_disk)
     result = consolidate_cli(small_inbox, target)
     monkeypatch.undo()
     assert target.read_bytes() == before

@@ -653,17 +653,22 @@ def test_units_workbooks_on_two_processes_are_the_same(tmp_path: Path) -> None:
     assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
 
 
-def test_units_workbooks_do_not_carry_the_roster(tmp_path: Path, three_units: tuple[Unit, ...]) -> None:
+@pytest.mark.parametrize("report_id", sorted(SHEETS))
+def test_units_workbooks_do_not_carry_the_roster(
+    report_id: str, tmp_path: Path, three_units: tuple[Unit, ...]
+) -> None:
     """Only the generic template lists the roster (its unit dropdown); a unit's own workbook has
-    its name locked, and its `_ds` sheet holds the report's lists alone."""
-    report = load_spec("bieu-so-lieu")
+    its name locked, and its `_ds` sheet holds the report's own lists alone."""
+    report = load_spec(report_id)
     generic, *own = mttq_xlsx.write_templates(report, tmp_path, PERIOD, roster=three_units)
+    assert len(own) == len(three_units)
+    names = {u.name for u in three_units}
     lists = openpyxl.load_workbook(generic)[LISTS_SHEET]
-    assert [c.value for c in lists[1]][: len(report.lists) + 1] == ["_units", *sorted(report.lists)]
+    assert [c.value for c in lists[1]] == ["_units", *sorted(report.lists)]
+    assert {c.value for c in lists["A"]} - {None} == {"_units", *names}
     for path in own:
         wb = openpyxl.load_workbook(path)
-        assert [c.value for c in wb[LISTS_SHEET][1]] == sorted(report.lists) or [None]
-        values = {c.value for row in wb[LISTS_SHEET].iter_rows() for c in row}
-        assert not values & {u.name for u in three_units}
+        assert [c.value for c in wb[LISTS_SHEET][1]] == (sorted(report.lists) or [None])
+        assert not {c.value for row in wb[LISTS_SHEET].iter_rows() for c in row} & names
         _form, sheet, coord, _type = read_meta(wb)[1]["don_vi"]
         assert wb[sheet][coord].protection.locked and validations_at(wb[sheet], coord) == []
