@@ -212,8 +212,9 @@ class Corpus:
 
 
 def saver(index: int, every: int = LIBREOFFICE_EVERY) -> tuple[str, str]:
-    """(program, format) that fills and saves the file of the unit at `index` of the roster."""
-    if index % every == every // 2:
+    """(program, format) that fills and saves the file of the unit at `index` of the roster (with
+    `every` 0, openpyxl every one)."""
+    if every and index % every == every // 2:
         return LIBREOFFICE, LIBREOFFICE_FORMATS[(index // every) % len(LIBREOFFICE_FORMATS)]
     return OPENPYXL, "xlsx"
 
@@ -352,22 +353,29 @@ def build_corpus(
 
 
 def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = print) -> Corpus:
-    """The cached corpus under `root`, rebuilt only when its stamp differs or a file is missing."""
+    """The cached corpus under `root`, rebuilt only when its stamp differs or a file is missing.
+    Without LibreOffice here, openpyxl saves every file, and the tables say so."""
+    from tools import libreoffice
+
     folder = root / REPORT_ID
     stamp = folder / STAMP
-    wanted = corpus_stamp(units)
+    missing = libreoffice.available()
+    every = 0 if missing else LIBREOFFICE_EVERY
+    wanted = corpus_stamp(units, every)
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
-            files = tuple(folder / CORPUS_DIR / name for name in corpus_names(units))
+            files = tuple(folder / CORPUS_DIR / name for name in corpus_names(units, every))
             if all(p.is_file() for p in files):
-                return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units))
+                return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units), every)
+    if missing:
+        log(f"LibreOffice cannot be used here ({missing}): openpyxl saves every file of the corpus.")
+    saved = f"LibreOffice (one in {every}: xlsx, xls, ods) and openpyxl (the others)" if every else "openpyxl"
     log(
-        f"Building the corpus: {len(units)} workbooks into {folder}: the templates of `template --roster`, "
-        f"filled and saved again by LibreOffice (one in {LIBREOFFICE_EVERY}: xlsx, xls, ods) and openpyxl "
-        f"(the others), {jobs} processes; a few minutes…"
+        f"Building the corpus: {len(units)} workbooks into {folder}: the templates of "
+        f"`template --roster`, filled and saved again by {saved}, {jobs} processes; a few minutes…"
     )
     start = time.perf_counter()
-    corpus = build_corpus(folder, units, jobs)
+    corpus = build_corpus(folder, units, jobs, every)
     log(f"  built in {time.perf_counter() - start:.1f} s")
     return corpus
 
@@ -962,7 +970,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_format: list[Line] = []
     if not args.no_formats:
         groups = corpus.groups()
-        alike = max(len(files) for group, files in groups.items() if LIBREOFFICE in group)
+        alike = max((len(files) for group, files in groups.items() if LIBREOFFICE in group), default=100)
         for group, files in groups.items():
             print(f"{group}: {min(alike, len(files))} files…", flush=True)
             name = group.replace(", ", "-").lower()
