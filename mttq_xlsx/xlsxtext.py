@@ -19,18 +19,20 @@ from .cells import cell_index
 
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them
 _MOST_CELLS = 100_000  # a field map has about a thousand; past this, calamine reads it, guarded
-_ROWS_KEPT = 20_000  # rows remembered, across files
+_ROWS_KEPT = 4_096  # rows remembered across files (a template's map has about a hundred)
 
 _SHEET_DATA = re.compile(rb"<sheetData>(.*)</sheetData>", re.S)
 _INDEX = re.compile(rb"<v>([0-9]{1,9})</v>")  # a shared string's index, as every program writes it
 _ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[^>]*>')
+# what a cell's string may hold: never the start or end of a cell, so that no attempt at a match
+# reads past its own cell (the time stays in proportion to the sheet, whatever it holds)
+_IN_CELL = rb"(?:[^<]|<(?!c[\s>/]|/c>))*?"
 # a cell as Excel, LibreOffice and xlsxwriter write it (a shared string, here with the string's
 # `<si>` content in place of its index), as openpyxl writes it (an inline string), or a cell with
 # nothing in it; by its address
 _CELL = re.compile(
     rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"(?: s="[0-9]{1,5}")?(?: t="(s|inlineStr)")?'
-    rb"(?:/>|>(?:(.*?)</si>|<is>(.*?)</is>)?</c>)",
-    re.S,
+    rb"(?:/>|>(?:(" + _IN_CELL + rb")</si>|<is>(" + _IN_CELL + rb")</is>)?</c>)"
 )
 _PLAIN = re.compile(rb'<t( xml:space="preserve")?>([^<]*)</t>')
 _REFERENCE = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#x([0-9a-fA-F]{1,6}));")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,10 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import xlsxtext
+from mttq_xlsx import Options, check, xlsxtext
 from mttq_xlsx.container import Container
 from mttq_xlsx.fieldmap import META_SHEET
+from mttq_xlsx.workers import Limits
 from tools import libreoffice
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -175,3 +177,23 @@ PLAIN = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></ro
 def test_what_it_does_not_read_is_left_to_calamine(sheet: str, strings: str) -> None:
     assert xlsxtext.text_grid(SHEET(PLAIN).encode(), STRINGS("x").encode()) == [["schema", "x"]]
     assert xlsxtext.text_grid(SHEET(sheet).encode(), strings.encode()) is None
+
+
+def test_a_sheet_made_to_make_the_reading_slow_is_read_in_its_time(tmp_path: Path) -> None:
+    """Twenty thousand string cells never closed in one row of `_mttq`: each attempt at a cell
+    stops at the next one, so the file is dealt with (calamine refuses the XML) long before the
+    reading worker's time limit, instead of being stopped by it."""
+    source = ROOT / "samples" / "inbox" / "Báo cáo Cao Lộc.xlsx"
+    archive = Container(source.read_bytes())
+    (part,) = archive.sheet_parts(META_SHEET)
+    hostile = b'<row r="1">' + b'<c r="A1" t="s">x</si>' * 20_000 + b"</row>"
+    target = tmp_path / "cham.xlsx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == part:
+                data = data.replace(b"<sheetData>", b"<sheetData>" + hostile, 1)
+            zout.writestr(info, data)
+    result = check([target], Options(limits=Limits(seconds=20)))
+    (record,) = result.files
+    assert "giây" not in record.message, record.message  # not the time limit's rejection
