@@ -30,6 +30,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # of one template saved by one program has the same
 _SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = {}
 _SHEET_PARTS_KEPT = 64
+_SHEET_PARTS_KEPT_BYTES = 65_536
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
@@ -190,11 +191,14 @@ class Container:
                 book = self.read(self.member("xl/workbook.xml") or "")
                 rels = self.read(self.member("xl/_rels/workbook.xml.rels") or "")
                 key = (book, rels, tuple(self.zip.NameToInfo))
-                if key not in _SHEET_PARTS:
-                    if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
-                        _SHEET_PARTS.clear()
-                    _SHEET_PARTS[key] = self._find_sheet_parts(book, rels)
-                self._sheets = _SHEET_PARTS[key]
+                found = _SHEET_PARTS.get(key)
+                if found is None:
+                    found = self._find_sheet_parts(book, rels)
+                    if len(book) + len(rels) <= _SHEET_PARTS_KEPT_BYTES:  # a workbook's, not a bomb's
+                        if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
+                            _SHEET_PARTS.clear()
+                        _SHEET_PARTS[key] = found
+                self._sheets = found
         part = self._sheets.get(sheet)
         if part:
             return [part]

@@ -20,6 +20,7 @@ from .cells import cell_index
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them
 _MOST_CELLS = 100_000  # a field map has about a thousand; past this, calamine reads it, guarded
 _ROWS_KEPT = 4_096  # rows remembered across files (a template's map has about a hundred)
+_ROW_KEPT_BYTES = 8_192  # a field map's row takes well under 2 kB
 
 _SHEET_DATA = re.compile(rb"<sheetData>(.*)</sheetData>", re.S)
 _INDEX = re.compile(rb"<v>([0-9]{1,9})</v>")  # a shared string's index, as every program writes it
@@ -69,9 +70,11 @@ def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
         if element in _rows:
             row = _rows[element]
         else:
-            if len(_rows) >= _ROWS_KEPT:
-                _rows.clear()
-            row = _rows[element] = _read_row(element)
+            row = _read_row(element)
+            if len(element) <= _ROW_KEPT_BYTES:  # a long row is no template's: not kept
+                if len(_rows) >= _ROWS_KEPT:
+                    _rows.clear()
+                _rows[element] = row
         if row is None or row[0] in rows:
             return None  # not plain texts, or two row elements for one row
         if row[1]:
