@@ -67,28 +67,27 @@ def write_templates(
     """Write the locked templates of a report into `folder` and return their paths.
 
     Without `roster`, one generic template. With `roster`, the generic template (its unit
-    dropdown lists the roster) and one pre-filled workbook per unit; with `unit` (a code of the
-    roster) only that unit's. `period` defaults to the one being collected today.
+    dropdown lists the roster) and one pre-filled workbook per unit (its unit locked, without the
+    roster); with `unit` (a code of the roster) only that unit's. `period` defaults to the one
+    being collected today.
     """
-    from .template import TemplateRequest, template_filename, write_template  # imports xlsxwriter
+    from .template import TemplateRequest, template_filename, write_template, write_unit_templates
 
     spec = load_spec(spec) if isinstance(spec, str) else spec
     period = _period(period) or current_period(date.today())
     units = _units(roster)
-    targets: list[Unit | None] = [None, *units]
-    if unit is not None:
-        targets = [u for u in units if u.code == unit]
-        if not targets:
-            where = readable(roster) if isinstance(roster, str | Path) else "danh sách đơn vị"
-            raise UsageError(f"Không có đơn vị mã “{unit}” trong {where}.")
     at = generated_at or datetime.now()
     folder = Path(folder)
+    if unit is not None:
+        units = [u for u in units if u.code == unit]
+        if not units:
+            where = readable(roster) if isinstance(roster, str | Path) else "danh sách đơn vị"
+            raise UsageError(f"Không có đơn vị mã “{unit}” trong {where}.")
+        return write_unit_templates(spec, period, units, folder, at)
+    generic = TemplateRequest(spec, period, None, units, at)
     return [
-        write_template(
-            TemplateRequest(spec, period, target, units, at),
-            folder / template_filename(spec, period, target),
-        )
-        for target in targets
+        write_template(generic, folder / template_filename(spec, period, None)),
+        *write_unit_templates(spec, period, units, folder, at),
     ]
 
 

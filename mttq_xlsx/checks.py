@@ -37,6 +37,8 @@ def check_submission(sub: Submission, spec: Spec, period: Period) -> None:
         if f is None:
             continue  # a field of an older spec version: kept as read, not checked
         raw = sub.values[field_id]
+        if raw is None:
+            continue  # a blank stays blank
         if isinstance(raw, list):
             sub.values[field_id] = [
                 _normalise(sub, f, v, period, i, shown, spec.lists) for i, v in enumerate(raw)
@@ -125,6 +127,9 @@ def _text_of(value: Value) -> str:
 def _number(
     sub: Submission, f: Field, value: Value, row: int | None, shown: dict[str, ParsedNumber | None]
 ) -> Value:
+    if type(value) is float and value >= 0 and (f.type != "count" or value.is_integer()):
+        shown.setdefault(f.id, None)  # the usual figure, as a spreadsheet stores it: nothing to say
+        return int(value) if f.type != "ratio" and value.is_integer() else value
     if isinstance(value, bool | datetime | date):
         _issue(sub, f, ERROR, "not_a_number", f"{show_value(value)} không phải là số.", row)
         return None

@@ -26,6 +26,12 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
 ZIP_MAGIC = b"PK\x03\x04"
+# sheet name -> xlsx part, by the workbook's parts that say it and its members' names: every file
+# of one template saved by one program has the same
+_SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = {}
+_SHEET_PARTS_KEPT = 64
+_SHEET_PARTS_KEPT_BYTES = 65_536
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 
 
@@ -120,8 +126,12 @@ class Container:
         self.summary = b""
         self.workbook = b""
         self.encrypted = ""
-        # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank
+        # cells holding an error value (#DIV/0!, #N/A…), which calamine reads as blank, by sheet
         self.error_cells: rawcells.ErrorCells = {}
+        self.checked: set[str] = set()  # the xlsx worksheet parts found small enough to read
+        self._parts: dict[str, bytes] = {}
+        self._folded: dict[str, list[str]] | None = None
+        self._sheets: dict[str, str] | None = None  # sheet name -> its xlsx part ('' when unclear)
         if data.startswith(ZIP_MAGIC):
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
@@ -142,6 +152,73 @@ class Container:
                 if stream:
                     self.workbook = ole.openstream(stream).read()
                     self.encrypted = encryption.XLS if rawcells.xls_encrypted(self.workbook) else ""
+
+    def read(self, part: str) -> bytes:
+        """A zip member's content, inflated once however often it is asked for; raises Rejected
+        when it is damaged or inflates past the limit (the declared size is never trusted)."""
+        assert self.zip is not None
+        if part not in self._parts:
+            try:
+                with self.zip.open(part) as stream:
+                    content = stream.read(MAX_UNCOMPRESSED + 1)
+            except _ZIP_ERRORS as exc:
+                raise damaged(exc) from exc
+            if len(content) > MAX_UNCOMPRESSED:
+                raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
+            self._parts[part] = content
+        return self._parts[part]
+
+    def member(self, path: str) -> str | None:
+        """The zip member calamine reads for `path` (it ignores case and takes a backslash for a
+        slash); None when there is none, or more than one it could take."""
+        assert self.zip is not None
+        if self._folded is None:
+            self._folded = {}
+            for member in self.zip.NameToInfo:
+                self._folded.setdefault(_fold(member), []).append(member)
+        found = self._folded.get(_fold(path), [])
+        return found[0] if len(found) == 1 else None
+
+    def sheet_parts(self, sheet: str) -> list[str]:
+        """The worksheet part calamine reads for the sheet named `sheet`, found as it finds it: the
+        first sheet of that name in xl/workbook.xml, the target of its relationship (under xl/, or
+        from the root when it starts with /), the zip member of that path. When any of it is unclear,
+        every member that may be a worksheet."""
+        assert self.zip is not None
+        if self._sheets is None:
+            self._sheets = {}
+            with contextlib.suppress(Exception):  # a damaged or unusual workbook: any part may be read
+                book = self.read(self.member("xl/workbook.xml") or "")
+                rels = self.read(self.member("xl/_rels/workbook.xml.rels") or "")
+                key = (book, rels, tuple(self.zip.NameToInfo))
+                found = _SHEET_PARTS.get(key)
+                if found is None:
+                    found = self._find_sheet_parts(book, rels)
+                    if len(book) + len(rels) <= _SHEET_PARTS_KEPT_BYTES:  # a workbook's, not a bomb's
+                        if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
+                            _SHEET_PARTS.clear()
+                        _SHEET_PARTS[key] = found
+                self._sheets = found
+        part = self._sheets.get(sheet)
+        if part:
+            return [part]
+        return [m for m in self.zip.NameToInfo if _fold(m).endswith(".xml")]
+
+    def _find_sheet_parts(self, book_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+        book = ElementTree.fromstring(book_xml)
+        rels = ElementTree.fromstring(rels_xml)
+        targets: dict[str | None, list[str]] = {}
+        for rel in rels:
+            targets.setdefault(rel.get("Id"), []).append(rel.get("Target", ""))
+        parts: dict[str, str] = {}
+        for el in book.iter():
+            if el.tag.endswith("}sheet") and el.get("name") not in parts:
+                rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
+                found = targets.get(rid, [])
+                target = found[0] if len(found) == 1 else ""
+                path = target[1:] if target.startswith("/") else f"xl/{target}"
+                parts[el.get("name", "")] = (target and self.member(path)) or ""
+        return parts
 
     def _encrypted_ods(self) -> bool:
         assert self.zip is not None
@@ -189,36 +266,30 @@ def too_many_cells(cells: int, sheet: str) -> str:
 
 
 def _check_cell_area(container: Container) -> None:
-    """Refuse a workbook whose sheets span more cells than a report can have, before calamine
-    allocates the whole area (one cell at XFD1048576 would make it ask for hundreds of GB), and
-    note the cells holding an error value. xlsx: the worksheet parts; ods: content.xml."""
+    """Refuse an ods whose tables span more cells than a report can have, before calamine
+    allocates the whole area (it reads every table as it opens the file), and note the cells
+    holding an error value. An xlsx's sheets are checked one by one, as they are read (guard_sheet)."""
     assert container.zip is not None
-    errors: rawcells.ErrorCells = {}  # by xlsx worksheet part until the parts' sheet names are known
-    for info in container.zip.infolist():
-        if info.filename == "content.xml":
-            _take(rawcells.scan_ods(_read_part(container, info), MAX_CELLS), container)
-        elif info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
-            area, cells = rawcells.xlsx_sheet(_read_part(container, info), MAX_CELLS)
-            if area > MAX_CELLS:
-                sheet = _sheet_names(container).get(info.filename, info.filename)
-                raise Rejected("file_too_large", too_many_cells(area, sheet))
-            if cells:
-                errors[info.filename] = cells
-    if errors:
-        names = _sheet_names(container)
-        container.error_cells = {names[part]: cells for part, cells in errors.items() if part in names}
+    if "content.xml" in container.zip.NameToInfo:
+        _take(rawcells.scan_ods(container.read("content.xml"), MAX_CELLS), container)
 
 
-def _read_part(container: Container, info: zipfile.ZipInfo) -> bytes:
-    assert container.zip is not None
-    try:
-        with container.zip.open(info) as part:
-            xml = part.read(MAX_UNCOMPRESSED + 1)  # never trust the declared size
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
-        raise damaged(exc) from exc
-    if len(xml) > MAX_UNCOMPRESSED:
-        raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
-    return xml
+def guard_sheet(container: Container, sheet: str) -> None:
+    """Before calamine reads the sheet `sheet` of an xlsx (it reads a sheet only when asked for it):
+    refuse it when it spans more cells than a report can have (one cell at XFD1048576 would make
+    calamine ask for hundreds of GB), and note its cells holding an error value. Nothing to do for
+    other formats: their whole file was checked by `guard`."""
+    if container.zip is None or container.member("xl/workbook.xml") is None:
+        return  # not read as an xlsx
+    for part in container.sheet_parts(sheet):
+        if part in container.checked:
+            continue
+        area, cells = rawcells.xlsx_sheet(container.read(part), MAX_CELLS)
+        if area > MAX_CELLS:
+            raise Rejected("file_too_large", too_many_cells(area, sheet))
+        container.checked.add(part)
+        if cells:
+            container.error_cells.setdefault(sheet, {}).update(cells)
 
 
 def _take(found: rawcells.RawCells, container: Container) -> None:
@@ -235,27 +306,13 @@ def _take(found: rawcells.RawCells, container: Container) -> None:
     container.error_cells = found.errors
 
 
-def _sheet_names(container: Container) -> dict[str, str]:
-    """Worksheet part -> sheet name of an xlsx, from xl/workbook.xml and its relationships."""
-    assert container.zip is not None
-    try:
-        book = ElementTree.fromstring(container.zip.read("xl/workbook.xml"))
-        rels = ElementTree.fromstring(container.zip.read("xl/_rels/workbook.xml.rels"))
-    except Exception:  # read before calamine, so a damaged part may raise anything zipfile can
-        return {}
-    targets = {r.get("Id"): r.get("Target", "") for r in rels}
-    names = {}
-    for sheet in book.iter():
-        if sheet.tag.endswith("}sheet"):
-            rid = next((v for k, v in sheet.attrib.items() if k.endswith("}id")), "")
-            target = targets.get(rid, "").lstrip("/")
-            names[target if target.startswith("xl/") else f"xl/{target}"] = sheet.get("name", "")
-    return names
+def _fold(name: str) -> str:
+    return name.replace("\\", "/").lower()
 
 
 def guard(data: bytes, container: Container) -> None:
     """Raise Rejected for a file no spreadsheet library may be given: empty, in a format that is not
-    read, not a workbook at all, too large once inflated, or spanning too many cells."""
+    read, not a workbook at all, too large once inflated, or (xls, ods) spanning too many cells."""
     if data.startswith(ZIP_MAGIC):
         _check_zip(container)
         _check_cell_area(container)

@@ -39,7 +39,7 @@ from .spec import load_spec, report_ids
 from .workers import Failed, Limits
 from .workers import run as workers_run
 
-BATCH_LIMIT = 64  # files per batch sent to a worker: small enough that the workers finish together
+BATCH_LIMIT = 64  # files per batch sent to a worker at most (fewer towards the end: workers.run)
 Progress = Callable[[int, int], None]  # (files done, files in all)
 
 
@@ -227,7 +227,7 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
         limits=options.limits,
         setup=_start_worker,
         setup_args=(options,),
-        batch_size=max(1, min(BATCH_LIMIT, len(entries) // (workers * 8))),
+        batch_size=BATCH_LIMIT,
     )
     for n, (index, outcome) in enumerate(done, 1):
         if isinstance(outcome, Failed):

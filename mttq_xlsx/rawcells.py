@@ -51,8 +51,10 @@ def excel_error(text: str) -> str:
 # First a bound from few matches: the addresses past row 9,999 or beyond column Z, of rows and cells
 # (any attribute order, quotes, case or namespace prefix). Only when it is over the limit are the
 # cells counted one by one.
-_XLSX_FAR_ROW = re.compile(rb""" r=["'][A-Za-z]{0,3}([0-9]{5,})""")
-_XLSX_WIDE_COLUMN = re.compile(rb""" r=["']([A-Za-z]{2,})[0-9]""")
+# (an `r` attribute after any white space; the lookbehind keeps the quick search for "r=")
+_XLSX_MAYBE_FAR = re.compile(rb"""r=["'](?<=\sr=["'])(?:[A-Za-z]{0,3}[0-9]{5}|[A-Za-z]{2})""")  # either below
+_XLSX_FAR_ROW = re.compile(rb"""r=["'](?<=\sr=["'])[A-Za-z]{0,3}([0-9]{5,})""")
+_XLSX_WIDE_COLUMN = re.compile(rb"""r=["'](?<=\sr=["'])([A-Za-z]{2,})[0-9]""")
 # a cell holding something as every program writes it: address first, then a child element
 _XLSX_CELL = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"[^>]*(?<!/)>(?!\s*</)')
 # any other way of writing rows and cells (a namespace prefix, attributes in another order or quoted
@@ -72,8 +74,10 @@ def xlsx_sheet(xml: bytes, limit: int) -> tuple[int, dict[str, str]]:
     something (a bound of it, exact when the bound is over `limit`), and its cells holding an error
     value. Cells written without an address are counted only in the exact count: no program writes
     them so, and the reading worker's memory cap stops what gets past."""
-    rows = max(map(_number, _XLSX_FAR_ROW.findall(xml)), default=9999)
-    cols = max(map(_column, set(_XLSX_WIDE_COLUMN.findall(xml))), default=26)
+    rows, cols = 9999, 26
+    if _XLSX_MAYBE_FAR.search(xml):  # most sheets have no address past Z9999: one pass, no match
+        rows = max(map(_number, _XLSX_FAR_ROW.findall(xml)), default=9999)
+        cols = max(map(_column, set(_XLSX_WIDE_COLUMN.findall(xml))), default=26)
     if rows * cols > limit:
         rows, cols = _xlsx_extent(xml)
     errors = {}

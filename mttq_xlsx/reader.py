@@ -17,7 +17,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from . import container, fieldmap, rawcells
+from . import container, fieldmap, rawcells, xlsxtext
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
@@ -55,10 +55,10 @@ def read_bytes(
     saved_at = container.saved_at(archive) or fallback()
     record.saved_at = saved_at
     workbook = _open(data, archive)
-    meta, fmap = read_meta(workbook)
+    meta, fmap = read_meta(workbook, archive)
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
-    sheets = {name: _load_sheet(workbook, name) for name in fmap.sheets}
+    sheets = {name: _load_sheet(workbook, name, archive) for name in fmap.sheets}
     shifts, notes = _locate(fmap, sheets, rel)
     submission = Submission(
         file=record,
@@ -270,12 +270,14 @@ def _open(data: bytes, archive: Container) -> CalamineWorkbook:
         raise damaged(exc) from exc
 
 
-def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
+def _load_sheet(workbook: CalamineWorkbook, name: str, archive: Container | None = None) -> list[list[Any]]:
     if name not in workbook.sheet_names:
         raise Rejected(
             "sheet_missing",
             f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). Hãy dùng lại mẫu biểu gốc.",
         )
+    if archive is not None:
+        container.guard_sheet(archive, name)
     try:
         sheet = workbook.get_sheet_by_name(name)
         # read from A1, so the rows and columns before the first cell count too
@@ -289,12 +291,28 @@ def _load_sheet(workbook: CalamineWorkbook, name: str) -> list[list[Any]]:
         raise damaged(exc, name) from exc
 
 
-def read_meta(workbook: CalamineWorkbook) -> tuple[dict[str, str], FieldMap]:
-    """The keys and the field map of a workbook's `_mttq` sheet; raises Rejected."""
+def read_meta(
+    workbook: CalamineWorkbook, archive: Container | None = None
+) -> tuple[dict[str, str], FieldMap]:
+    """The keys and the field map of a workbook's `_mttq` sheet; raises Rejected. With the file's
+    `archive`, the sheet is checked before calamine reads it."""
     if META_SHEET not in workbook.sheet_names:
         raise Rejected(
             "not_a_template",
             "Tệp không phải mẫu biểu của mttq-xlsx (không có trang thông tin ẩn “_mttq”). "
             "Hãy điền số liệu vào mẫu biểu đã được gửi.",
         )
-    return fieldmap.parse(_load_sheet(workbook, META_SHEET))
+    rows = _text_sheet(archive, META_SHEET) if archive is not None else None
+    return fieldmap.parse(rows if rows is not None else _load_sheet(workbook, META_SHEET, archive))
+
+
+def _text_sheet(archive: Container, name: str) -> list[list[Any]] | None:
+    """An xlsx sheet of plain texts (the `_mttq` sheet as programs save it) read without calamine,
+    the same as calamine reads it; None when it is not such a sheet, or not an xlsx."""
+    if archive.zip is None or archive.member("xl/workbook.xml") is None or archive.member("content.xml"):
+        return None
+    parts = archive.sheet_parts(name)
+    if len(parts) != 1:
+        return None
+    strings = archive.member(xlsxtext.SHARED_STRINGS)
+    return xlsxtext.text_grid(archive.read(parts[0]), archive.read(strings) if strings else b"")

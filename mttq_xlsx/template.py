@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import quote_sheetname, xl_col_to_name
 
 from . import fieldmap, style
@@ -20,6 +25,7 @@ from .periods import Period
 from .roster import Unit, strip_diacritics
 from .spec import Field, Spec
 from .style import FONT, HEADER_TINT, INPUT_TINT, LINE_HEIGHT, SECTION_TINT
+from .zipparts import ZipCopier
 
 COL_WIDTHS = {0: 6, 1: 46}
 VALUE_WIDTH = 16
@@ -32,6 +38,11 @@ VALIDATION_TEXT = {
     "unit": ("Đơn vị", "Chọn tên đơn vị trong danh sách."),
     "text": ("Văn bản", "Nhập chữ, tối đa {max} ký tự."),
 }
+# Stand-ins for a unit's name and code in the workbook built once for all units (characters of
+# Unicode's private use area, which no roster or spec holds), and the part that holds the texts.
+_MARKS = Unit(code="\ue000unit_code\ue000", name="\ue000unit_name\ue000", parent_code="", kind="")
+_STRINGS = "xl/sharedStrings.xml"
+_UNITS_PER_WORKER = 200  # fewer, and starting another process costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -39,7 +50,7 @@ class TemplateRequest:
     spec: Spec
     period: Period
     unit: Unit | None = None  # None: a generic template
-    roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template
+    roster: Sequence[Unit] = ()  # unit names for the dropdown of a generic template (not a unit's)
     generated_at: datetime | None = None
     # figures to fill in, e.g. a roll-up: an input's value, a derived cell's cached value, a table
     # column's list of values by row
@@ -60,6 +71,83 @@ def write_template(request: TemplateRequest, target: Path) -> Path:
     with atomic_path(target) as tmp:
         _TemplateWriter(request, tmp).write()
     return target
+
+
+def write_unit_templates(
+    spec: Spec,
+    period: Period,
+    units: Sequence[Unit],
+    folder: Path,
+    generated_at: datetime | None = None,
+    *,
+    workers: int | None = None,
+) -> list[Path]:
+    """One pre-filled workbook per unit in `folder`, each what `write_template` writes for that unit
+    alone (no roster: the unit's name is locked, nothing to choose from), in `workers` processes
+    (default: as many as the machine has cores) when there are many units.
+
+    The workbook is built once, with stand-ins for the unit's name and code; each unit's file is a
+    copy of it whose shared-strings part carries the unit's own texts, the other parts copied as
+    they were compressed.
+    """
+    if not units:
+        return []
+    copies = _UnitCopies(TemplateRequest(spec, period, _MARKS, generated_at=generated_at or datetime.now()))
+    workers = min(workers or os.cpu_count() or 1, len(units) // _UNITS_PER_WORKER)
+    if workers < 2:
+        return [copies.write(unit, folder) for unit in units]
+    chunks = [units[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, initializer=_start_copies, initargs=(copies,)) as pool:
+        written = list(pool.map(_write_copies, chunks, [folder] * workers))
+    return [written[k % workers][k // workers] for k in range(len(units))]  # unit k is in chunk k % workers
+
+
+class _UnitCopies:
+    """The workbook of a report and period built once, with stand-ins for the unit's name and code."""
+
+    def __init__(self, request: TemplateRequest) -> None:
+        self.request = request
+        with tempfile.TemporaryDirectory() as scratch:
+            built = Path(scratch) / "mau.xlsx"
+            _TemplateWriter(request, built).write()
+            self.copier = ZipCopier(built.read_bytes())
+        self.strings = self.copier.read(_STRINGS).decode()
+        self.marks = (_shared_string(_MARKS.name), _shared_string(_MARKS.code))
+
+    def write(self, unit: Unit, folder: Path) -> Path:
+        """The unit's own workbook; written by the writer itself when the unit's name or code is a
+        text the workbook already holds (the writer would share one string between them)."""
+        spec, period = self.request.spec, self.request.period
+        target = folder / template_filename(spec, period, unit)
+        name, code = _shared_string(unit.name), _shared_string(unit.code)
+        if name == code or name in self.strings or code in self.strings:
+            return write_template(replace(self.request, unit=unit), target)
+        own = self.strings.replace(self.marks[0], name).replace(self.marks[1], code)
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(self.copier.copy({_STRINGS: own.encode()}))
+        return target
+
+
+_copies: _UnitCopies | None = None
+
+
+def _start_copies(copies: _UnitCopies) -> None:
+    global _copies
+    _copies = copies
+
+
+def _write_copies(units: Sequence[Unit], folder: Path) -> list[Path]:
+    assert _copies is not None
+    return [_copies.write(unit, folder) for unit in units]
+
+
+def _shared_string(text: str) -> str:
+    """The `<si>` element xlsxwriter writes for a text in the shared-strings part."""
+    part = SharedStrings()
+    out = io.StringIO()
+    part._set_filehandle(out)
+    part._write_si(text)
+    return out.getvalue()
 
 
 class _TemplateWriter:
@@ -101,7 +189,7 @@ class _TemplateWriter:
     # ------------------------------------------------------------------ lists and metadata
     def _write_lists(self, ws: Any) -> None:
         lists = dict(self.spec.lists)
-        if self.req.roster:
+        if self.req.roster and not self.req.unit:  # a unit's own workbook has its name locked
             lists["_units"] = tuple(u.name for u in self.req.roster)
         for col, (name, items) in enumerate(sorted(lists.items())):
             ws.write_string(0, col, name)

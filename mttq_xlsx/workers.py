@@ -99,11 +99,11 @@ def run(
 
     `task` and `setup` run in the workers (`setup(*setup_args)` once per worker); they must be
     module-level functions. An exception raised by `task` is raised here, as it would be in-process.
-    A worker sends back a whole batch at once (one message, not one per item); when it dies, its
-    shared counter says which item it was on, and the other items of the batch are read again.
+    A worker sends back a whole batch at once (one message, not one per item; batches of at most
+    `batch_size`, smaller towards the end); when it dies, its shared counter says which item it
+    was on, and the other items of the batch are read again.
     """
-    numbered = list(enumerate(items))
-    pending = deque(numbered[start : start + batch_size] for start in range(0, len(numbered), batch_size))
+    pending = deque(_batches(list(enumerate(items)), batch_size, workers))
     context = multiprocessing.get_context()
     pool: list[_Worker[Item]] = []
     idle_deaths = 0
@@ -160,6 +160,16 @@ def run(
     finally:
         for w in pool:
             w.stop()
+
+
+def _batches(numbered: list[tuple[int, Item]], size: int, workers: int) -> Iterator[list[tuple[int, Item]]]:
+    """Batches of at most `size` items, smaller towards the end (each at most an eighth of what is
+    left for each worker), so that the workers run out of work at about the same time."""
+    start = 0
+    while start < len(numbered):
+        step = max(1, min(size, (len(numbered) - start) // (8 * max(1, workers))))
+        yield numbered[start : start + step]
+        start += step
 
 
 def _failure(w: _Worker[Any], kind: str, limits: Limits) -> Failed:

@@ -125,6 +125,8 @@ def test_frames_hold_what_the_json_report_holds() -> None:
         "import mttq_xlsx",
         "import mttq_xlsx.ingest",  # what a reading worker runs
         "import mttq_xlsx; mttq_xlsx.check; mttq_xlsx.consolidate; mttq_xlsx.Consolidation",
+        # what `mttq-xlsx check` does (its start-up is part of the 0.3 s a check may take, #13)
+        f"import mttq_xlsx.cli; mttq_xlsx.check([{str(SAMPLES / 'inbox' / 'Báo cáo Cao Lộc.xlsx')!r}])",
     ],
 )
 def test_importing_the_library_loads_no_writer_and_no_pandas(statement: str) -> None:

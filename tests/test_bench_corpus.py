@@ -1,4 +1,5 @@
-"""The benchmark's corpus builder (tools/bench.py), on a handful of communes, so it does not rot.
+"""The benchmark's corpus builder (tools/bench.py), on a handful of communes, so it does not rot:
+the templates `template --roster` writes, filled and saved again by openpyxl and LibreOffice.
 
 No timing here: only that the generated workbooks read back through `consolidate` as the figures
 that were put in.
@@ -17,7 +18,7 @@ from mttq_xlsx.codes import ACCEPTED, ERROR
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import all_communes, read_roster
 from mttq_xlsx.spec import SUMMABLE_TYPES, load_spec
-from tools import bench
+from tools import bench, libreoffice
 
 UNITS = 5
 
@@ -96,3 +97,26 @@ def test_subset_inbox_uses_links_and_a_roster_of_its_own(corpus: bench.Corpus, t
     assert all(not (inbox / n).is_symlink() for n in names)  # consolidate skips links leaving the inbox
     assert [u.code for u in read_roster(roster)] == [u.code for u in corpus.units[:3]]
     assert bench.subset_inbox(corpus, 3, tmp_path) == (inbox, roster)  # reused as it is
+
+
+@pytest.mark.libreoffice
+def test_files_libreoffice_saved_read_back_in_every_format(tmp_path: Path) -> None:
+    """The units LibreOffice fills (every one here) come back, in xlsx, xls and ods, with the
+    figures put in."""
+    if reason := libreoffice.available():
+        pytest.skip(reason)
+    units = all_communes()[:3]
+    corpus = bench.build_corpus(tmp_path / "corpus", units, jobs=1, every=1)
+    assert [p.suffix for p in corpus.files] == [".xlsx", ".xls", ".ods"]
+    assert list(corpus.groups()) == ["xlsx, LibreOffice", "xls, LibreOffice", "ods, LibreOffice"]
+    options = Options(period=parse_period(bench.PERIOD), roster=corpus.units, workers=1)
+    result = consolidate(corpus.folder, options)
+    assert [f.status for f in result.files] == [ACCEPTED] * 3
+    report = load_spec(bench.REPORT_ID)
+    numbers = [f for f in report.fields if f.is_input and f.is_numeric and not f.table]
+    by_unit = {s.unit_code: s for s in result.submissions}
+    for unit in units:
+        values = bench.unit_values(report, unit)
+        assert {f.id: by_unit[unit.code].values.get(f.id) for f in numbers} == {
+            f.id: values.get(f.id) for f in numbers
+        }, unit.code

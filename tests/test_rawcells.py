@@ -39,6 +39,7 @@ SHEET_DATA = {  # how programs (and hostile hands) write a worksheet's rows and 
     "lowercase-address": f'<row r="9"><c r="ab75000">{ONE}</c></row>',
     "slash-in-an-attribute": f'<row r="1"><c r="E77000" x="a/>b">{ONE}</c></row>',
     "self-closing-rows-do-not-advance": f'<row r="7"/><row/><row><c>{ONE}</c></row>',
+    "address-after-a-line-break": f'<row r="2"><c r="B2">{ONE}</c><c\n\tr="AB70000">{ONE}</c></row>',
 }
 
 

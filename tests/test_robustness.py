@@ -39,7 +39,7 @@ import pytest
 import xlsxwriter.workbook
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary
+from mttq_xlsx import Options, check, consolidate, write_json_report, write_summary, zipparts
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from mttq_xlsx.consolidation import Consolidation
@@ -791,6 +791,44 @@ def test_cell_count_bomb_is_refused_without_exhausting_memory(
     assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
 
 
+@pytest.mark.parametrize("spelling", ["upper-case", "backslashes"])
+def test_far_cell_in_a_part_named_otherwise_is_refused_before_reading(spelling: str, tmp_path: Path) -> None:
+    """calamine finds a sheet's part ignoring case and taking a backslash for a slash: the check
+    before reading finds the same part, and names the sheet (not the reading worker's memory cap)."""
+    bomb = far_cell_xlsx(tmp_path / "far.xlsx")
+    part = sheet_part(XLSX, FORM)
+    stored = part.upper() if spelling == "upper-case" else part.replace("/", "\\")
+    target = tmp_path / f"far-{spelling}.xlsx"
+    with zipfile.ZipFile(bomb) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            zout.writestr(stored if info.filename == part else info.filename, zin.read(info.filename))
+    run = consolidate_in_child(make_inbox(tmp_path, {"Lang Son.xlsx": target}), timeout=60)
+    entry = run.file("Lang Son.xlsx")
+    assert (entry["status"], entry["reason"]) == (REJECTED, "file_too_large"), entry
+    assert f"Trang tính “{FORM}” có vùng dữ liệu" in entry["message"], entry
+    assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+
+
+def test_far_cell_in_a_sheet_that_is_not_read_does_not_matter(tmp_path: Path) -> None:
+    """The lists sheet `_ds` holds nothing the field map reads: calamine never reads it, so a cell
+    typed far away there costs nothing, and the figures count."""
+    part = sheet_part(XLSX, "_ds")
+    far = b'<sheetData><row r="1048576"><c r="XFD1048576" t="n"><v>1</v></c></row></sheetData>'
+
+    def far_cell(xml: bytes) -> bytes:
+        assert b"<sheetData/>" in xml  # the lists LibreOffice saved: none in this report
+        return xml.replace(b"<sheetData/>", far)
+
+    source = rezip(XLSX, tmp_path / "far-ds.xlsx", {part: far_cell})
+    run = consolidate_in_child(make_inbox(tmp_path, {"Lang Son.xlsx": source}), timeout=60)
+    entry = run.file("Lang Son.xlsx")
+    assert (entry["status"], entry["reason"]) == (ACCEPTED, ""), entry
+    assert run.report is not None
+    figures = run.report["units"]["178"][REPORT_ID]
+    assert {f: figures.get(f) for f in INPUT_NUMBERS} == {f: truth(XLSX).get(f) for f in INPUT_NUMBERS}
+    assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+
+
 def excel_far_row_xlsx(target: Path) -> Path:
     """The real xlsx with the row Excel writes once the height of the sheet's last row was changed
     (as in XlsxWriter's Excel-made comment03.xlsx): a row element with no cell, and the dimension
@@ -1043,12 +1081,22 @@ class _FullDiskZip(zipfile.ZipFile):
     writestr = write  # type: ignore[assignment]
 
 
+def _full_disk(*_args: Any, **_kwargs: Any) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize("where", ["xlsxwriter", "deflated-on-threads"])
 def test_disk_full_while_writing_the_summary(
-    small_inbox: Path, old_summary: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch
+    where: str, small_inbox: Path, old_summary: tuple[Path, bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The disk fills up as xlsxwriter writes the zip itself, or as the members deflated on
+    threads (zipparts.DeflatingZipFile) are written."""
     target, before = old_summary
     listing = sorted(p.name for p in target.parent.iterdir())
-    monkeypatch.setattr(xlsxwriter.workbook, "ZipFile", _FullDiskZip)
+    if where == "xlsxwriter":
+        monkeypatch.setattr(xlsxwriter.workbook, "ZipFile", _FullDiskZip)
+    else:
+        monkeypatch.setattr(zipparts.DeflatingZipFile, "open", _full_disk)
     result = consolidate_cli(small_inbox, target)
     monkeypatch.undo()
     assert target.read_bytes() == before

@@ -20,13 +20,14 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 
+import mttq_xlsx
 from mttq_xlsx import __version__
 from mttq_xlsx.errors import OutputError
 from mttq_xlsx.fieldmap import LISTS_SHEET, META_SHEET
 from mttq_xlsx.periods import Period, parse_period
 from mttq_xlsx.roster import Unit, all_communes
 from mttq_xlsx.spec import Field, Spec, load_spec, report_ids
-from mttq_xlsx.template import TemplateRequest, template_filename, write_template
+from mttq_xlsx.template import TemplateRequest, template_filename, write_template, write_unit_templates
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = ROOT / "workbook_templates"
@@ -618,3 +619,56 @@ def test_same_request_same_bytes(tmp_path: Path) -> None:
     other = write_template(later, tmp_path / "c" / "phu-luc-1_2026.xlsx")
     with pytest.raises(AssertionError, match=r"run `make templates` \(changed parts: "):
         assert_same_parts(first, other)
+
+
+# ------------------------------------------------------------------ one workbook per unit
+ODD_UNITS = (
+    Unit("1", "Xã Một", "20", "xa"),  # a code the sheets already hold (a row number): written on its own
+    Unit("ma", "ma", "20", "xa"),  # name and code one string
+    Unit("x2", "Thông tin", "20", "xa"),  # a sheet title
+    Unit("x3", " Xã <A> & “B” _x0041_ \x01", "20", "xa"),  # spaces, markup, an escape, a control character
+    Unit("x4", "<r>Xã</r>", "20", "xa"),  # what xlsxwriter takes for rich text
+)
+
+
+@pytest.mark.parametrize("report_id", sorted(SHEETS))
+def test_each_units_workbook_is_the_one_written_for_it_alone(report_id: str, tmp_path: Path) -> None:
+    """The workbook built once and copied for each unit is, byte for byte, what the template writer
+    writes for that unit on its own: for ordinary units and for names the copies cannot take."""
+    report = load_spec(report_id)
+    units = (*all_communes()[:4], *ODD_UNITS)
+    paths = write_unit_templates(report, PERIOD, units, tmp_path / "copies", GENERATED_AT)
+    assert [p.name for p in paths] == [template_filename(report, PERIOD, u) for u in units]
+    for unit, path in zip(units, paths, strict=True):
+        alone = write_template(TemplateRequest(report, PERIOD, unit, (), GENERATED_AT), tmp_path / path.name)
+        assert path.read_bytes() == alone.read_bytes(), unit
+
+
+def test_units_workbooks_on_two_processes_are_the_same(tmp_path: Path) -> None:
+    report = load_spec("bieu-so-lieu")
+    units = all_communes()[:450]
+    one = write_unit_templates(report, PERIOD, units, tmp_path / "one", GENERATED_AT, workers=1)
+    two = write_unit_templates(report, PERIOD, units, tmp_path / "two", GENERATED_AT, workers=2)
+    assert [p.name for p in two] == [p.name for p in one]
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one, two, strict=True))
+
+
+@pytest.mark.parametrize("report_id", sorted(SHEETS))
+def test_units_workbooks_do_not_carry_the_roster(
+    report_id: str, tmp_path: Path, three_units: tuple[Unit, ...]
+) -> None:
+    """Only the generic template lists the roster (its unit dropdown); a unit's own workbook has
+    its name locked, and its `_ds` sheet holds the report's own lists alone."""
+    report = load_spec(report_id)
+    generic, *own = mttq_xlsx.write_templates(report, tmp_path, PERIOD, roster=three_units)
+    assert len(own) == len(three_units)
+    names = {u.name for u in three_units}
+    lists = openpyxl.load_workbook(generic)[LISTS_SHEET]
+    assert [c.value for c in lists[1]] == ["_units", *sorted(report.lists)]
+    assert {c.value for c in lists["A"]} - {None} == {"_units", *names}
+    for path in own:
+        wb = openpyxl.load_workbook(path)
+        assert [c.value for c in wb[LISTS_SHEET][1]] == (sorted(report.lists) or [None])
+        assert not {c.value for row in wb[LISTS_SHEET].iter_rows() for c in row} & names
+        _form, sheet, coord, _type = read_meta(wb)[1]["don_vi"]
+        assert wb[sheet][coord].protection.locked and validations_at(wb[sheet], coord) == []

@@ -1,24 +1,31 @@
-"""Benchmark the consolidate path on every commune of Vietnam (issue #4).
+"""Benchmark consolidation, templates and `check` on the files users send (issues #4, #13).
 
 ``make bench`` runs ``.venv/bin/python -m tools.bench`` from the repository's root. It
 
 1. builds once, and caches outside the repository (``$MTTQ_BENCH_CACHE`` or
-   ``~/.cache/mttq-xlsx-bench/``), a corpus of 3,321 filled ``bieu-so-lieu`` workbooks, one per
-   commune of the official roster, plus the roster CSV; the cache is rebuilt when its stamp
-   (spec version + ``CORPUS_VERSION`` + package version) differs;
+   ``~/.cache/mttq-xlsx-bench/v3/``), the inbox users send: one ``bieu-so-lieu`` workbook per
+   commune of the official roster (3,321), made by ``template --roster`` (the library's
+   ``write_templates``), filled with deterministic figures and saved again by another program:
+   real LibreOffice for one unit in 11 (as xlsx, xls and ods in turn), openpyxl for the others.
+   The cache is rebuilt when its stamp differs (``CORPUS_VERSION``, the spec version, a digest
+   of what the template writer writes today, the package version, the roster);
 2. measures, side by side on the same files, at 100, 1,000 and 3,321 files (the first N of the
-   corpus, hard-linked into a folder of their own):
+   roster), and for each format and program that saved the files:
 
-   - ``mttq-xlsx consolidate`` end to end as a subprocess, with the roster of those N units,
-     writing the summary workbook (wall time, from process start to exit);
-   - the floor: python-calamine reading every sheet of every file, nothing else;
-   - what a user would write instead: openpyxl ``read_only=True, data_only=True`` reading
-     every row of every sheet;
+   - ``mttq-xlsx consolidate`` end to end as a subprocess, with the roster of those units,
+     writing the summary workbook (wall time, from process start to exit, and CPU);
+   - the floor: python-calamine in one process reading the sheets consolidate reads
+     (the cover, the forms, ``_mttq``), nothing else;
+   - what a user would write instead: openpyxl ``read_only=True, data_only=True`` reading every
+     row of those sheets (it reads .xlsx only: its time on the .xlsx files is scaled to all);
 
-   each in its own subprocess so peaks of memory are separate, and prints a table with the
-   ratios. openpyxl at the largest size is extrapolated (linearly) from the 1,000-file run
-   unless ``--openpyxl-full`` is given; the table says so.
+   then where the time of one consolidate goes (start-up, listing, reading and checks on the
+   worker processes, combining, the summary), ``template --roster`` for every commune, and
+   ``check`` of one file of each kind; and prints each of the issue's targets with PASS or FAIL
+   (the exit status is 1 when one fails). openpyxl at the largest size is extrapolated from the
+   1,000-file run unless ``--openpyxl-full`` is given; the table says so.
 
+How the files reach consolidate is an inbox kind (``INBOX_KINDS``, ``--inbox``): a folder here.
 Peak memory is given two ways: the largest single process (``ru_maxrss`` of the waited child,
 which includes its reaped worker processes) and the whole process tree at once (proportional
 set size of the child and all its descendants, sampled every 50 ms).
@@ -28,9 +35,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import itertools
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -39,22 +48,24 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from mttq_xlsx import __version__, load_spec
+from mttq_xlsx.fieldmap import META_SHEET
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import Unit, all_communes, read_roster, write_roster
 from mttq_xlsx.spec import Field, Spec
 
 ROOT = Path(__file__).resolve().parents[1]  # the children run from here, so `tools` imports
 
-CORPUS_VERSION = 2  # bump when the generated figures or the file layout change
+CORPUS_VERSION = 3  # bump when the generated figures or the way the files are made change
 REPORT_ID = "bieu-so-lieu"
 PERIOD = "2025"
 GENERATED_AT = datetime(2025, 12, 1, 8, 0, 0)  # pinned: the same corpus on every machine
@@ -177,12 +188,35 @@ def unit_values(report: Spec, unit: Unit) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ corpus
+OPENPYXL = "openpyxl"
+LIBREOFFICE = "LibreOffice"
+LIBREOFFICE_EVERY = 11  # one unit in 11 (302 of 3,321) fills its file in LibreOffice
+LIBREOFFICE_FORMATS = ("xlsx", "xls", "ods")  # taken in turn by those units
+
+
 @dataclass(frozen=True)
 class Corpus:
-    folder: Path  # the workbooks
+    folder: Path  # the filled workbooks
     roster: Path  # every unit of the corpus
     files: tuple[Path, ...]  # in roster order
     units: tuple[Unit, ...]
+    every: int = LIBREOFFICE_EVERY
+
+    def groups(self) -> dict[str, list[Path]]:
+        """The files by format and the program that saved them ("xlsx, openpyxl", "ods, LibreOffice"…)."""
+        found: dict[str, list[Path]] = {}
+        for i, path in enumerate(self.files):
+            program, fmt = saver(i, self.every)
+            found.setdefault(f"{fmt}, {program}", []).append(path)
+        return found
+
+
+def saver(index: int, every: int = LIBREOFFICE_EVERY) -> tuple[str, str]:
+    """(program, format) that fills and saves the file of the unit at `index` of the roster (with
+    `every` 0, openpyxl every one)."""
+    if every and index % every == every // 2:
+        return LIBREOFFICE, LIBREOFFICE_FORMATS[(index // every) % len(LIBREOFFICE_FORMATS)]
+    return OPENPYXL, "xlsx"
 
 
 def cache_root() -> Path:
@@ -190,163 +224,306 @@ def cache_root() -> Path:
     if configured:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "mttq-xlsx-bench"
+    return Path(base) / "mttq-xlsx-bench" / f"v{CORPUS_VERSION}"
 
 
-def corpus_stamp(units: Sequence[Unit]) -> dict[str, Any]:
+def template_version() -> str:
+    """A digest of what the template writer writes for a unit today: the corpus is rebuilt when the
+    templates change, not only when the spec does."""
+    import tempfile
+
+    from mttq_xlsx.template import TemplateRequest, write_template
+
+    request = TemplateRequest(load_spec(REPORT_ID), parse_period(PERIOD), generated_at=GENERATED_AT)
+    with tempfile.TemporaryDirectory() as scratch:
+        unit = Unit("00000", "Xã Mẫu", "", "")
+        path = write_template(replace(request, unit=unit), Path(scratch) / "t.xlsx")
+        with zipfile.ZipFile(path) as zf:
+            parts = [(name, zf.read(name)) for name in sorted(zf.namelist())]
+    digest = hashlib.sha256()
+    for name, content in parts:
+        digest.update(name.encode() + b"\0" + content)
+    return digest.hexdigest()[:16]
+
+
+def corpus_stamp(units: Sequence[Unit], every: int = LIBREOFFICE_EVERY) -> dict[str, Any]:
     report = load_spec(REPORT_ID)
     return {
         "corpus_version": CORPUS_VERSION,
         "report_id": REPORT_ID,
         "spec_version": report.version,
+        "template_version": template_version(),
         "package_version": __version__,
         "period": PERIOD,
         "units": len(units),
         "first": units[0].code if units else "",
         "last": units[-1].code if units else "",
+        "libreoffice_every": every,
     }
 
 
-def _write_one(job: tuple[Unit, Path]) -> Path:
-    from mttq_xlsx.template import TemplateRequest, template_filename, write_template
+def corpus_names(units: Sequence[Unit], every: int = LIBREOFFICE_EVERY) -> list[str]:
+    """Each unit's file name: the template's, with the suffix of the format it was saved as."""
+    from mttq_xlsx.template import template_filename
 
-    unit, folder = job
-    report = load_spec(REPORT_ID)
-    period = parse_period(PERIOD)
-    request = TemplateRequest(
-        report, period, unit=unit, generated_at=GENERATED_AT, values=unit_values(report, unit)
-    )
-    return write_template(request, folder / template_filename(report, period, unit))
+    report, period = load_spec(REPORT_ID), parse_period(PERIOD)
+    names = []
+    for i, unit in enumerate(units):
+        name = template_filename(report, period, unit)
+        names.append(str(Path(name).with_suffix("." + saver(i, every)[1])))
+    return names
 
 
-def build_corpus(folder: Path, units: Sequence[Unit], jobs: int = 2) -> Corpus:
-    """Write one filled workbook per unit and the roster into `folder` (replaced if present)."""
+def _cells(unit: Unit, where: Mapping[str, tuple[str, str]]) -> list[tuple[str, str, Any]]:
+    """(sheet, cell, value) of each figure the unit fills in."""
+    values = unit_values(load_spec(REPORT_ID), unit)
+    return [(*where[field_id], value) for field_id, value in values.items()]
+
+
+def _fill_with_openpyxl(job: tuple[Path, Path, list[tuple[str, str, Any]]]) -> Path:
+    """What a program other than the template writer makes of the file: openpyxl loads it, the
+    figures are typed into the input cells, and it saves it in its own way."""
+    from openpyxl import load_workbook
+
+    src, dst, cells = job
+    wb = load_workbook(src)
+    for sheet, cell, value in cells:
+        wb[sheet][cell].value = value
+    wb.save(dst)
+    return dst
+
+
+def _fill_with_libreoffice(jobs: list[tuple[Path, Path, list[tuple[str, str, Any]]]]) -> None:
+    from tools import libreoffice
+
+    batch = [
+        {
+            "src": src,
+            "dst": dst,
+            "cells": [
+                {"sheet": sheet, "cell": cell, "value": {"date": v.isoformat()} if isinstance(v, date) else v}
+                for sheet, cell, v in cells
+            ],
+        }
+        for src, dst, cells in jobs
+    ]
+    failed = [r.get("error") for r in libreoffice.run_jobs(batch, timeout=3600) if not r.get("ok")]
+    if failed:
+        raise RuntimeError(f"LibreOffice could not fill {len(failed)} files: {failed[0]}")
+
+
+def build_corpus(
+    folder: Path, units: Sequence[Unit], jobs: int = 2, every: int = LIBREOFFICE_EVERY
+) -> Corpus:
+    """The inbox users send (replacing `folder`): the per-unit templates `template --roster` writes,
+    each filled with its unit's figures and saved again by another program, LibreOffice for one
+    unit in `every` (as xlsx, xls and ods in turn), openpyxl for the others; and the roster."""
+    import mttq_xlsx
+    from mttq_xlsx import fieldmap
+    from mttq_xlsx.template import template_filename
+    from tools.sample_plan import read_field_map
+
     tmp = folder.with_name(folder.name + ".building")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / CORPUS_DIR).mkdir(parents=True)
-    work = [(u, tmp / CORPUS_DIR) for u in units]
-    if jobs > 1 and len(units) > 20:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            written = list(pool.map(_write_one, work, chunksize=16))
-    else:
-        written = [_write_one(job) for job in work]
     write_roster(units, tmp / ROSTER)
-    (tmp / STAMP).write_text(json.dumps(corpus_stamp(units), indent=2), encoding="utf-8")
+    templates = tmp / "templates"
+    report, period = load_spec(REPORT_ID), parse_period(PERIOD)
+    mttq_xlsx.write_templates(report, templates, period, roster=tmp / ROSTER, generated_at=GENERATED_AT)
+    where = read_field_map(templates / template_filename(report, period, units[0]))[1].cells
+    assert fieldmap.META_SHEET not in {sheet for sheet, _ in where.values()}
+    work: dict[str, list[tuple[Path, Path, list[tuple[str, str, Any]]]]] = {OPENPYXL: [], LIBREOFFICE: []}
+    for i, (unit, name) in enumerate(zip(units, corpus_names(units, every), strict=True)):
+        src = templates / template_filename(report, period, unit)
+        work[saver(i, every)[0]].append((src, tmp / CORPUS_DIR / name, _cells(unit, where)))
+    # LibreOffice runs in processes of its own: a thread waits for each of its sessions, and the
+    # openpyxl workers start from a fresh server process (forking beside threads can hang)
+    forkserver = multiprocessing.get_context("forkserver")
+    with ThreadPoolExecutor(jobs) as sessions, ProcessPoolExecutor(jobs, mp_context=forkserver) as pool:
+        started = [sessions.submit(_fill_with_libreoffice, work[LIBREOFFICE][i::jobs]) for i in range(jobs)]
+        list(pool.map(_fill_with_openpyxl, work[OPENPYXL], chunksize=16))
+        for session in started:
+            session.result()
+    shutil.rmtree(templates)
+    (tmp / STAMP).write_text(json.dumps(corpus_stamp(units, every), indent=2), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
-    files = tuple(folder / CORPUS_DIR / p.name for p in written)
-    return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units))
+    files = tuple(folder / CORPUS_DIR / name for name in corpus_names(units, every))
+    return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units), every)
 
 
 def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = print) -> Corpus:
-    """The cached corpus under `root`, rebuilt only when its stamp differs."""
-    folder = root / "bieu-so-lieu"
-    stamp = folder / STAMP
-    wanted = corpus_stamp(units)
-    from mttq_xlsx.template import template_filename
+    """The cached corpus under `root`, rebuilt only when its stamp differs or a file is missing.
+    Without LibreOffice here, openpyxl saves every file, and the tables say so."""
+    from tools import libreoffice
 
+    folder = root / REPORT_ID
+    stamp = folder / STAMP
+    missing = libreoffice.available()
+    every = 0 if missing else LIBREOFFICE_EVERY
+    wanted = corpus_stamp(units, every)
     with contextlib.suppress(OSError, ValueError):
         if json.loads(stamp.read_text(encoding="utf-8")) == wanted:
-            report, period = load_spec(REPORT_ID), parse_period(PERIOD)
-            files = tuple(folder / CORPUS_DIR / template_filename(report, period, u) for u in units)
+            files = tuple(folder / CORPUS_DIR / name for name in corpus_names(units, every))
             if all(p.is_file() for p in files):
-                return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units))
-    log(f"Building the corpus: {len(units)} workbooks into {folder} ({jobs} processes)…")
+                return Corpus(folder / CORPUS_DIR, folder / ROSTER, files, tuple(units), every)
+    if missing:
+        log(f"LibreOffice cannot be used here ({missing}): openpyxl saves every file of the corpus.")
+    saved = f"LibreOffice (one in {every}: xlsx, xls, ods) and openpyxl (the others)" if every else "openpyxl"
+    log(
+        f"Building the corpus: {len(units)} workbooks into {folder}: the templates of "
+        f"`template --roster`, filled and saved again by {saved}, {jobs} processes; a few minutes…"
+    )
     start = time.perf_counter()
-    corpus = build_corpus(folder, units, jobs)
+    corpus = build_corpus(folder, units, jobs, every)
     log(f"  built in {time.perf_counter() - start:.1f} s")
     return corpus
 
 
-def subset_inbox(corpus: Corpus, n: int, root: Path) -> tuple[Path, Path]:
-    """A folder holding the first `n` workbooks (hard links, else copies) and their roster."""
-    folder = root / f"inbox-{n}"
-    roster = root / f"don-vi-{n}.csv"
-    names = {p.name for p in corpus.files[:n]}
-    reusable = folder.is_dir() and roster.is_file() and {p.name for p in folder.iterdir()} == names
-    if reusable and all((folder / p.name).stat().st_ino == p.stat().st_ino for p in corpus.files[:n]):
-        return folder, roster
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for p in corpus.files[:n]:
+# ------------------------------------------------------------------------------ inboxes
+# How files reach `mttq-xlsx consolidate SOURCE`: each kind makes, from files of the corpus, a
+# SOURCE that holds them (here a folder, as users save their attachments; a mailbox kind makes its
+# own). `--inbox` picks the kinds measured.
+InboxKind = Callable[[Sequence[Path], Path], Path]
+
+
+def folder_inbox(files: Sequence[Path], where: Path) -> Path:
+    """A folder holding the files (hard links, else copies), kept while it holds the same ones."""
+    names = {p.name for p in files}
+    same = where.is_dir() and {p.name for p in where.iterdir()} == names
+    if same and all((where / p.name).stat().st_ino == p.stat().st_ino for p in files):
+        return where
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    for p in files:
         try:
-            os.link(p, folder / p.name)  # consolidate follows symlinks only inside the inbox
+            os.link(p, where / p.name)  # consolidate follows symlinks only inside the inbox
         except OSError:
-            shutil.copy2(p, folder / p.name)
-    write_roster(corpus.units[:n], roster)
-    return folder, roster
+            shutil.copy2(p, where / p.name)
+    return where
+
+
+INBOX_KINDS: dict[str, InboxKind] = {"folder": folder_inbox}
+
+
+def make_inbox(
+    corpus: Corpus, files: Sequence[Path], root: Path, name: str, kind: str = "folder"
+) -> tuple[Path, Path]:
+    """The SOURCE of `kind` holding `files` of the corpus, and a roster of their units."""
+    source = INBOX_KINDS[kind](files, root / f"{kind}-{name}")
+    roster = root / f"don-vi-{name}.csv"
+    at = {p: i for i, p in enumerate(corpus.files)}
+    units = [corpus.units[at[p]] for p in files]
+    if not roster.is_file() or [u.code for u in read_roster(roster)] != [u.code for u in units]:
+        write_roster(units, roster)
+    return source, roster
+
+
+def subset_inbox(corpus: Corpus, n: int, root: Path, kind: str = "folder") -> tuple[Path, Path]:
+    """The first `n` files of the corpus as an inbox of `kind`, and their roster."""
+    return make_inbox(corpus, corpus.files[:n], root, str(n), kind)
 
 
 # ------------------------------------------------------------------------------ floors
-def floor_calamine(paths: Iterable[Path]) -> int:
-    """Every sheet of every file with python-calamine, nothing else; returns the cell count."""
+def read_sheets() -> tuple[str, ...]:
+    """The sheets consolidate reads: the cover, the report's forms and the field map."""
+    report = load_spec(REPORT_ID)
+    return (report.cover.sheet, *(f.sheet for f in report.forms), META_SHEET)
+
+
+def floor_calamine(paths: Iterable[Path]) -> tuple[int, int]:
+    """python-calamine reading the sheets consolidate reads, nothing else: (files, cells)."""
     from python_calamine import CalamineWorkbook
 
-    cells = 0
+    files = cells = 0
+    sheets = read_sheets()
     for p in paths:
         wb = CalamineWorkbook.from_path(str(p))
-        for name in wb.sheet_names:
+        for name in sheets:
             cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
-    return cells
+        files += 1
+    return files, cells
 
 
-def floor_openpyxl(paths: Iterable[Path]) -> int:
-    """What a user would write: openpyxl read-only, cached values, every row of every sheet."""
+def floor_openpyxl(paths: Iterable[Path]) -> tuple[int, int]:
+    """What a user would write: openpyxl read-only, cached values, every row of the same sheets.
+    It reads .xlsx (and .xlsm) only: (files read, cells)."""
     from openpyxl import load_workbook
 
-    cells = 0
+    files = cells = 0
+    sheets = read_sheets()
     for p in paths:
+        if p.suffix.lower() not in {".xlsx", ".xlsm"}:
+            continue
         wb = load_workbook(p, read_only=True, data_only=True)
-        for ws in wb.worksheets:
-            for row in ws.iter_rows(values_only=True):
+        for name in sheets:
+            for row in wb[name].iter_rows(values_only=True):
                 cells += len(row)
         wb.close()
-    return cells
+        files += 1
+    return files, cells
 
 
 FLOORS = {"calamine": floor_calamine, "openpyxl": floor_openpyxl}
-
-
-def phases(inbox: Path, roster: Path, out: Path) -> list[dict[str, Any]]:
-    """Where the time of one consolidate run goes, measured in a fresh process."""
-    run = run_child([sys.executable, "-m", "tools.bench", "--phases", str(inbox), str(roster), str(out)])
-    return json.loads(run.stdout.strip().splitlines()[-1])
-
-
-def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
-    """Child-process entry: the steps of `mttq-xlsx consolidate`, through the library API, each
-    timed; "workers" is the CPU the reading processes used. Prints the steps as JSON."""
-    import resource
-
-    marks: list[tuple[str, float, float, float]] = []
-
-    def mark(name: str) -> None:
-        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-        marks.append((name, time.perf_counter(), time.process_time(), usage.ru_utime + usage.ru_stime))
-
-    mark("start")
-    import mttq_xlsx.cli  # what the command imports, before it reads anything
-
-    mark("import the CLI")
-    units = read_roster(roster)
-    mark("read the roster")
-    result = mttq_xlsx.consolidate(inbox, roster=units, period=PERIOD)
-    mark("read, check and combine every file")
-    mttq_xlsx.write_summary(result, out, per_unit="auto")
-    mark("write the summary")
-    steps = [
-        {"step": b[0], "wall": b[1] - a[1], "cpu_main": b[2] - a[2], "cpu_workers": b[3] - a[3]}
-        for a, b in itertools.pairwise(marks)
-    ]
-    print(json.dumps(steps))
 
 
 def _floor_main(kind: str, list_file: Path) -> None:
     """Child-process entry: time one floor over the files listed (one path a line)."""
     paths = [Path(line) for line in list_file.read_text(encoding="utf-8").splitlines() if line]
     start = time.perf_counter()
-    cells = FLOORS[kind](paths)
-    print(json.dumps({"seconds": time.perf_counter() - start, "cells": cells, "files": len(paths)}))
+    files, cells = FLOORS[kind](paths)
+    print(json.dumps({"seconds": time.perf_counter() - start, "cells": cells, "files": files}))
+
+
+# ------------------------------------------------------------------------------ phases
+def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
+    """Child-process entry: the steps of `mttq-xlsx consolidate`, through the library, each timed
+    (wall, CPU of this process, CPU of the reading workers); prints them as JSON. Reading ends
+    when the last file is read (the last progress call); combining is what follows."""
+    import resource
+
+    def now() -> tuple[float, float, float]:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.perf_counter(), time.process_time(), usage.ru_utime + usage.ru_stime
+
+    marks = [("start", now())]
+    import mttq_xlsx.cli  # what the command imports, before it reads anything
+    from mttq_xlsx import ingest
+
+    options = ingest.Options(period=parse_period(PERIOD), roster=tuple(read_roster(roster)))
+    marks.append(("start-up: import, roster", now()))
+    last: list[tuple[float, float, float]] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == total:
+            last.append(now())
+
+    with ingest.collected([inbox], options) as entries:
+        marks.append(("listing the inbox", now()))
+        result = ingest.read_entries(entries, options, progress, inbox)
+    done = now()  # the workers' CPU is known once they have ended, after the last file
+    read = last[-1] if last else done
+    workers = min(os.cpu_count() or 1, len(entries))
+    marks.append((f"reading and checks, {workers} worker processes", (read[0], read[1], done[2])))
+    marks.append(("combining", done))
+    mttq_xlsx.write_summary(result, out, per_unit="auto")
+    marks.append(("writing the summary", now()))
+    steps = [
+        {
+            "step": b[0],
+            "wall": b[1][0] - a[1][0],
+            "cpu_main": b[1][1] - a[1][1],
+            "cpu_workers": b[1][2] - a[1][2],
+        }
+        for a, b in itertools.pairwise(marks)
+    ]
+    print(json.dumps(steps))
+
+
+def phases(inbox: Path, roster: Path, out: Path) -> list[dict[str, Any]]:
+    """Where the time of one consolidate run goes, measured in a fresh process."""
+    run = run_child([sys.executable, "-m", "tools.bench", "--phases", str(inbox), str(roster), str(out)])
+    return json.loads(run.stdout.strip().splitlines()[-1])
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -454,48 +631,6 @@ def run_child(cmd: Sequence[str], env: Mapping[str, str] | None = None) -> Run:
     )
 
 
-def measure_consolidate(inbox: Path, roster: Path, out: Path, extra: Sequence[str] = ()) -> Run:
-    exe = Path(sys.executable).with_name("mttq-xlsx")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mttq_xlsx.cli"]
-    cmd += ["consolidate", str(inbox), "-o", str(out), "--roster", str(roster), "--period", PERIOD]
-    return run_child([*cmd, *extra])
-
-
-def measure_floor(kind: str, paths: Sequence[Path], scratch: Path) -> Run:
-    listing = scratch / f"files-{kind}-{len(paths)}.txt"
-    listing.write_text("\n".join(str(p) for p in paths) + "\n", encoding="utf-8")
-    run = run_child([sys.executable, "-m", "tools.bench", "--floor", kind, str(listing)])
-    result = json.loads(run.stdout.strip().splitlines()[-1])
-    run.seconds = result["seconds"]  # reading only: the interpreter's start is not counted
-    return run
-
-
-def _median(runs: list[Run]) -> Run:
-    """The median run, with the fastest and slowest times and the highest peaks of all."""
-    ordered = sorted(runs, key=lambda r: r.seconds)
-    mid = ordered[len(ordered) // 2]
-    return Run(
-        mid.seconds,
-        max(r.max_rss_mb for r in runs),
-        max(r.tree_mb for r in runs),
-        mid.returncode,
-        mid.stdout,
-        (ordered[0].seconds, ordered[-1].seconds),
-        mid.cpu,
-    )
-
-
-@dataclass
-class Row:
-    files: int
-    consolidate: Run
-    calamine: Run
-    openpyxl: Run | None
-    openpyxl_seconds: float  # measured, or extrapolated
-    openpyxl_extrapolated: bool
-    repeats: int
-
-
 def machine() -> dict[str, str]:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -528,41 +663,171 @@ def machine() -> dict[str, str]:
     }
 
 
-def render(rows: list[Row]) -> str:
-    head = (
-        "| files | consolidate s | consolidate CPU s | calamine floor s | openpyxl s "
-        "| openpyxl / consolidate | consolidate / floor | consolidate ms/file "
-        "| peak MB consolidate (tree / largest) | peak MB floor | peak MB openpyxl |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+def _command() -> list[str]:
+    exe = Path(sys.executable).with_name("mttq-xlsx")
+    return [str(exe)] if exe.exists() else [sys.executable, "-c", "from mttq_xlsx.cli import main; main()"]
+
+
+def measure_consolidate(source: Path, roster: Path, out: Path) -> Run:
+    return run_child(
+        [*_command(), "consolidate", str(source), "-o", str(out), "--roster", str(roster), "--period", PERIOD]
     )
-    lines = []
-    for r in rows:
-        cons = f"{r.consolidate.seconds:.2f}"
-        if r.consolidate.spread and r.repeats > 1:
-            cons += f" ({r.consolidate.spread[0]:.2f}–{r.consolidate.spread[1]:.2f})"
-        opx = f"{r.openpyxl_seconds:.2f}" + (" (extrapolated)" if r.openpyxl_extrapolated else "")
-        ratio = f"{r.openpyxl_seconds / r.consolidate.seconds:.1f}×"
-        if math.isnan(r.openpyxl_seconds):
-            opx = ratio = "-"
-        opx_mb = f"{r.openpyxl.tree_mb:.0f}" if r.openpyxl else "-"
-        lines.append(
-            f"| {r.files:,} | {cons} | {r.consolidate.cpu:.2f} | {r.calamine.seconds:.2f} | {opx} "
-            f"| {ratio} "
-            f"| {r.consolidate.seconds / r.calamine.seconds:.2f}× "
-            f"| {1000 * r.consolidate.seconds / r.files:.2f} "
-            f"| {r.consolidate.tree_mb:.0f} / {r.consolidate.max_rss_mb:.0f} "
-            f"| {r.calamine.tree_mb:.0f} | {opx_mb} |"
+
+
+def measure_floor(kind: str, paths: Sequence[Path], scratch: Path) -> Run:
+    """One floor in a child process; `seconds` is its reading only (not the interpreter's start),
+    `stdout` its JSON (files read, cells)."""
+    listing = scratch / f"files-{kind}-{len(paths)}-{paths[0].stem if paths else ''}.txt"
+    listing.write_text("\n".join(str(p) for p in paths) + "\n", encoding="utf-8")
+    run = run_child([sys.executable, "-m", "tools.bench", "--floor", kind, str(listing)])
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    run.seconds = result["seconds"]
+    run.stdout = json.dumps(result)
+    return run
+
+
+def measure_templates(roster: Path, scratch: Path) -> Run:
+    """`mttq-xlsx template REPORT --roster ROSTER` into an empty folder: the generic template and
+    one workbook per unit."""
+    out = scratch / "templates"
+    shutil.rmtree(out, ignore_errors=True)
+    try:
+        return run_child(
+            [*_command(), "template", REPORT_ID, "-o", str(out), "--period", PERIOD, "--roster", str(roster)]
         )
-    return head + "\n".join(lines) + "\n"
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def measure_check(path: Path) -> Run:
+    return run_child([*_command(), "check", str(path)])
+
+
+def _median(runs: list[Run]) -> Run:
+    """The median run, with the fastest and slowest times and the highest peaks of all."""
+    ordered = sorted(runs, key=lambda r: r.seconds)
+    mid = ordered[len(ordered) // 2]
+    return Run(
+        mid.seconds,
+        max(r.max_rss_mb for r in runs),
+        max(r.tree_mb for r in runs),
+        mid.returncode,
+        mid.stdout,
+        (ordered[0].seconds, ordered[-1].seconds),
+        mid.cpu,
+    )
+
+
+def repeated(repeat: int, *measures: Callable[[], Run]) -> list[Run]:
+    """Each measure `repeat` times, taken in turn (so a change of load hits them alike): medians."""
+    runs: list[list[Run]] = [[] for _ in measures]
+    for _ in range(repeat):
+        for taken, measure in zip(runs, measures, strict=True):
+            taken.append(measure())
+    return [_median(r) for r in runs]
+
+
+@dataclass
+class Line:
+    """One line of a table: consolidate and the two baselines on the same files."""
+
+    label: str
+    files: int
+    consolidate: Run
+    calamine: Run
+    openpyxl_seconds: float  # nan when not measured
+    openpyxl_note: str = ""  # "extrapolated", "xlsx only, scaled to all files"
+    openpyxl_mb: float = math.nan
+    load: tuple[float, float] = (math.nan, math.nan)  # 1-minute load average before and after
+    steps: list[dict[str, Any]] = field(default_factory=list)  # one run's steps (`phases`)
+
+    @property
+    def reading_ms(self) -> float:
+        """CPU of the reading workers per file (reading and checks), from the steps."""
+        cpu = sum(step["cpu_workers"] for step in self.steps)
+        return 1000 * cpu / self.files if self.steps else math.nan
+
+    @property
+    def floor_ratio(self) -> float:
+        return self.consolidate.seconds / self.calamine.seconds
+
+    @property
+    def openpyxl_ratio(self) -> float:
+        return self.openpyxl_seconds / self.consolidate.seconds
+
+
+def measure_line(
+    label: str,
+    corpus: Corpus,
+    files: Sequence[Path],
+    root: Path,
+    name: str,
+    args: argparse.Namespace,
+    openpyxl_per_file: float | None = None,
+) -> Line:
+    """Consolidate, the calamine floor and openpyxl on `files` (openpyxl extrapolated from
+    `openpyxl_per_file` when given)."""
+    scratch = root / "runs"
+    scratch.mkdir(exist_ok=True)
+    source, roster = make_inbox(corpus, files, root, name, args.inbox)
+    out = scratch / f"tong-hop-{name}.xlsx"
+    load = os.getloadavg()[0]
+    cons, cal = repeated(
+        args.repeat,
+        lambda: measure_consolidate(source, roster, out),
+        lambda: measure_floor("calamine", files, scratch),
+    )
+    opx_seconds, note, opx_mb = math.nan, "", math.nan
+    if openpyxl_per_file is not None:
+        opx_seconds, note = openpyxl_per_file * len(files), "extrapolated"
+    elif not args.no_openpyxl:
+        opx = measure_floor("openpyxl", files, scratch)
+        read = json.loads(opx.stdout)["files"]
+        if read:
+            opx_seconds, opx_mb = opx.seconds * len(files) / read, opx.tree_mb
+            note = "" if read == len(files) else f"xlsx only ({read:,} files), scaled to all"
+    steps = [] if args.no_phases else phases(source, roster, scratch / f"phases-{name}.xlsx")
+    return Line(label, len(files), cons, cal, opx_seconds, note, opx_mb, (load, os.getloadavg()[0]), steps)
+
+
+# ------------------------------------------------------------------------------ the report
+def _seconds(run: Run, repeats: int) -> str:
+    text = f"{run.seconds:.2f}"
+    if run.spread and repeats > 1:
+        text += f" ({run.spread[0]:.2f}–{run.spread[1]:.2f})"
+    return text
+
+
+def render(lines: list[Line], repeats: int, first: str = "files") -> str:
+    head = (
+        f"| {first} | files | consolidate s | consolidate CPU s | calamine floor s | openpyxl s "
+        "| consolidate / floor | openpyxl / consolidate | consolidate ms/file | reading CPU ms/file "
+        "| floor ms/file | peak MB consolidate (tree / largest) | peak MB floor | peak MB openpyxl | load |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n"
+    )
+    rows = []
+    for line in lines:
+        opx = ratio = "-"
+        if not math.isnan(line.openpyxl_seconds):
+            opx = f"{line.openpyxl_seconds:.2f}" + (f" ({line.openpyxl_note})" if line.openpyxl_note else "")
+            ratio = f"{line.openpyxl_ratio:.1f}×"
+        opx_mb = "-" if math.isnan(line.openpyxl_mb) else f"{line.openpyxl_mb:.0f}"
+        cons, cal = line.consolidate, line.calamine
+        rows.append(
+            f"| {line.label} | {line.files:,} | {_seconds(cons, repeats)} | {cons.cpu:.2f} "
+            f"| {_seconds(cal, repeats)} | {opx} | {line.floor_ratio:.2f}× | {ratio} "
+            f"| {1000 * cons.seconds / line.files:.2f} | {line.reading_ms:.2f} "
+            f"| {1000 * cal.seconds / line.files:.2f} "
+            f"| {cons.tree_mb:.0f} / {cons.max_rss_mb:.0f} "
+            f"| {cal.tree_mb:.0f} | {opx_mb} | {line.load[0]:.1f} → {line.load[1]:.1f} |"
+        )
+    return head + "\n".join(rows) + "\n"
 
 
 def render_phases(by_size: dict[int, list[dict[str, Any]]]) -> str:
     """Each step's wall time (CPU of the main process + of the reading workers) at each size."""
     sizes = sorted(by_size)
     lines = [
-        "Where the time goes: one run per size through the library, in a fresh process; "
-        "wall seconds (CPU seconds: main process + reading workers).",
-        "",
         "| step | " + " | ".join(f"{n:,} files" for n in sizes) + " |",
         "|---|" + "---:|" * len(sizes),
     ]
@@ -577,38 +842,77 @@ def render_phases(by_size: dict[int, list[dict[str, Any]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def verdict(rows: list[Row]) -> list[str]:
-    """The issue's targets, each with whether this run meets it."""
-    if not rows:
-        return []
-    big = rows[-1]
-    out = [
-        f"{'ok ' if big.consolidate.seconds <= 10 else 'NO '} {big.files:,} files end to end in "
-        f"{big.consolidate.seconds:.2f} s (target ≤ 10 s)",
-    ]
-    if not math.isnan(big.openpyxl_seconds):
-        out.append(
-            f"{'ok ' if big.openpyxl_seconds >= 10 * big.consolidate.seconds else 'NO '} "
-            f"{big.openpyxl_seconds / big.consolidate.seconds:.1f}× faster than openpyxl (target ≥ 10×)"
-            + (" [openpyxl extrapolated]" if big.openpyxl_extrapolated else "")
-        )
-    out += [
-        f"{'ok ' if big.consolidate.seconds <= 2.5 * big.calamine.seconds else 'NO '} "
-        f"{big.consolidate.seconds / big.calamine.seconds:.2f}× the calamine floor (target ≤ 2.5×)",
-        f"{'ok ' if big.consolidate.tree_mb < 1024 else 'NO '} peak memory "
-        f"{big.consolidate.tree_mb:.0f} MB for the whole process tree (target < 1 GB)",
-    ]
-    if len(rows) >= 2:
-        # The cost of each extra file between two sizes: flat when time grows linearly.
-        pairs = list(itertools.pairwise(rows))
-        marginal = [
-            1000 * (b.consolidate.seconds - a.consolidate.seconds) / (b.files - a.files) for a, b in pairs
+@dataclass
+class Target:
+    what: str
+    met: bool
+    shown: str
+
+    def __str__(self) -> str:
+        return f"{'PASS' if self.met else 'FAIL'}  {self.what}: {self.shown}"
+
+
+def targets(sizes: list[Line], templates: Run | None, checks: dict[str, Run]) -> list[Target]:
+    """The issue's targets (#13), each with whether this run meets it."""
+    out = []
+    if sizes:
+        big = sizes[-1]
+        out += [
+            Target(
+                f"consolidate {big.files:,} files end to end ≤ 4 s",
+                big.consolidate.seconds <= 4,
+                f"{big.consolidate.seconds:.2f} s",
+            ),
+            Target(
+                "consolidate ≤ 1.0× the one-process calamine floor of the sheets it reads",
+                big.floor_ratio <= 1.0,
+                f"{big.floor_ratio:.2f}× (floor {big.calamine.seconds:.2f} s)",
+            ),
         ]
-        steps = ", ".join(
-            f"{a.files:,}→{b.files:,}: {m:.2f} ms" for (a, b), m in zip(pairs, marginal, strict=True)
+        if not math.isnan(big.openpyxl_seconds):
+            note = f" [{big.openpyxl_note}]" if big.openpyxl_note else ""
+            out.append(
+                Target(
+                    "≥ 20× faster than openpyxl read-only",
+                    big.openpyxl_ratio >= 20,
+                    f"{big.openpyxl_ratio:.1f}×{note}",
+                )
+            )
+        out.append(
+            Target(
+                "peak memory of the whole process tree < 300 MB",
+                big.consolidate.tree_mb < 300,
+                f"{big.consolidate.tree_mb:.0f} MB",
+            )
         )
-        ok = marginal[-1] <= 1.3 * min(marginal)
-        out.append(f"{'ok ' if ok else 'NO '} time grows linearly (each extra file costs {steps})")
+        if len(sizes) >= 2:
+            a, b = sizes[-2], sizes[-1]
+            extra = 1000 * (b.consolidate.seconds - a.consolidate.seconds) / (b.files - a.files)
+            mean = 1000 * b.consolidate.seconds / b.files
+            out.append(
+                Target(
+                    f"linear: each file past {a.files:,} costs no more than the average file at {b.files:,}",
+                    extra <= 1.1 * mean,
+                    f"{extra:.2f} ms per extra file, {mean:.2f} ms per file on average",
+                )
+            )
+    if templates is not None:
+        out.append(
+            Target(
+                "template --roster for every commune ≤ 20 s",
+                templates.seconds <= 20,
+                f"{templates.seconds:.2f} s",
+            )
+        )
+    if checks:
+        group, slowest = max(checks.items(), key=lambda kv: kv[1].seconds)
+        out.append(
+            Target(
+                "check of one file ≤ 0.3 s, start-up included",
+                slowest.seconds <= 0.3,
+                f"{slowest.seconds:.2f} s (slowest: {group})",
+            )
+        )
     return out
 
 
@@ -618,11 +922,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median taken)")
     parser.add_argument("--jobs", type=int, default=2, help="processes to build the corpus")
     parser.add_argument("--cache", type=Path, default=None, help="cache folder")
-    parser.add_argument("--openpyxl-full", action="store_true", help="run openpyxl at every size")
+    parser.add_argument("--inbox", choices=sorted(INBOX_KINDS), default="folder", help="how the files arrive")
+    parser.add_argument("--openpyxl-full", action="store_true", help="run openpyxl at the largest size too")
     parser.add_argument("--no-openpyxl", action="store_true", help="skip openpyxl")
-    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
-    parser.add_argument("--build-only", action="store_true", help="build the corpus and stop")
+    parser.add_argument("--no-formats", action="store_true", help="skip the table by format")
     parser.add_argument("--no-phases", action="store_true", help="skip timing each step of consolidate")
+    parser.add_argument("--no-templates", action="store_true", help="skip `template --roster` and `check`")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the tables here")
+    parser.add_argument("--build-only", action="store_true", help="build the corpus and stop")
     parser.add_argument("--floor", nargs=2, metavar=("KIND", "LIST"), help=argparse.SUPPRESS)
     parser.add_argument("--phases", nargs=3, metavar=("INBOX", "ROSTER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -642,77 +949,97 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = sorted({min(int(s), len(corpus.files)) for s in args.sizes.split(",") if s.strip()})
     scratch = root / "runs"
     scratch.mkdir(exist_ok=True)
+    started = time.perf_counter()
     load_before = os.getloadavg()
     if load_before[0] > 1.0:
-        print(f"Note: load average {load_before[0]:.2f}: other work on this machine will slow the runs.")
-    floor_calamine(corpus.files[: sizes[-1]])  # warm the page cache once, as a second run would be
+        print(f"Note: load average {load_before[0]:.2f}: other work on this machine slows the runs.")
+    floor_calamine(corpus.files)  # warm the page cache once, as a second run would find it
 
-    rows: list[Row] = []
+    by_size: list[Line] = []
     opx_per_file: float | None = None
     for n in sizes:
-        inbox, roster = subset_inbox(corpus, n, root)
-        paths = sorted(inbox.iterdir())
-        out = scratch / f"tong-hop-{n}.xlsx"
-        print(f"{n:>5} files: consolidate, calamine floor ×{args.repeat}", end="", flush=True)
-        cons_runs, cal_runs = [], []
-        for _ in range(args.repeat):  # alternated, so a change of load hits both alike
-            cons_runs.append(measure_consolidate(inbox, roster, out))
-            cal_runs.append(measure_floor("calamine", paths, scratch))
-        cons, cal = _median(cons_runs), _median(cal_runs)
-        print(f": {cons.seconds:.2f} s, {cal.seconds:.2f} s", end="", flush=True)
-        opx: Run | None = None
-        extrapolated = False
-        if args.no_openpyxl:
-            opx_seconds = math.nan
-        elif args.openpyxl_full or n < sizes[-1] or opx_per_file is None or len(sizes) == 1:
-            print("; openpyxl", end="", flush=True)
-            opx = measure_floor("openpyxl", paths, scratch)
-            opx_seconds = opx.seconds
-            opx_per_file = opx.seconds / n
-            print(f" {opx.seconds:.2f} s", end="", flush=True)
-        else:
-            opx_seconds, extrapolated = opx_per_file * n, True
-        print()
-        rows.append(Row(n, cons, cal, opx, opx_seconds, extrapolated, args.repeat))
-
-    by_size: dict[int, list[dict[str, Any]]] = {}
-    if not args.no_phases:
-        print("Timing each step of consolidate…")
-        for n in sizes:
-            inbox, roster = subset_inbox(corpus, n, root)
-            by_size[n] = phases(inbox, roster, scratch / f"phases-{n}.xlsx")
-    load_after = os.getloadavg()
-    table = render(rows)
-    info = machine()
-    info["load average (1 min) before / after"] = f"{load_before[0]:.2f} / {load_after[0]:.2f}"
-    print()
-    print(table)
-    for line in verdict(rows):
-        print(line)
-    print()
-    print("; ".join(f"{k}: {v}" for k, v in info.items()))
-    print(
-        f"consolidate: wall time of `mttq-xlsx consolidate INBOX -o OUT --roster ROSTER --period "
-        f"{PERIOD}` (start, import, read, check, write summary, exit), median of {args.repeat} "
-        "(fastest–slowest); its CPU s (user + system, with the reading workers) moves less with "
-        "other load on the machine than wall time does. "
-        "Floors: time inside one process reading every sheet (interpreter start not counted)."
-    )
-    phase_text = render_phases(by_size) if by_size else ""
-    if phase_text:
-        print()
-        print(phase_text)
-    if args.markdown:
-        text = (
-            f"Measured {date.today().isoformat()}.\n\n{table}\n"
-            + "\n".join(f"- {line}" for line in verdict(rows))
-            + "\n\n"
-            + "\n".join(f"- {k}: {v}" for k, v in info.items())
-            + "\n"
-            + (f"\n{phase_text}" if phase_text else "")
+        print(
+            f"{n:>5,} files: consolidate and the calamine floor ×{args.repeat}, openpyxl, steps…", flush=True
         )
+        extrapolate = opx_per_file if n == sizes[-1] and len(sizes) > 1 and not args.openpyxl_full else None
+        line = measure_line(f"{n:,}", corpus, corpus.files[:n], root, str(n), args, extrapolate)
+        if not math.isnan(line.openpyxl_seconds) and not line.openpyxl_note.startswith("extrapolated"):
+            opx_per_file = line.openpyxl_seconds / n
+        by_size.append(line)
+
+    by_format: list[Line] = []
+    if not args.no_formats:
+        groups = corpus.groups()
+        alike = max((len(files) for group, files in groups.items() if LIBREOFFICE in group), default=100)
+        for group, files in groups.items():
+            print(f"{group}: {min(alike, len(files))} files…", flush=True)
+            name = group.replace(", ", "-").lower()
+            by_format.append(measure_line(group, corpus, files[:alike], root, name, args))
+
+    steps = {line.files: line.steps for line in by_size if line.steps}
+    templates: Run | None = None
+    checks: dict[str, Run] = {}
+    if not args.no_templates:
+        print(
+            f"template --roster ({len(corpus.units):,} units) ×{args.repeat}, check of one file ×5…",
+            flush=True,
+        )
+        (templates,) = repeated(args.repeat, lambda: measure_templates(corpus.roster, scratch))
+        for group, files in corpus.groups().items():
+            (checks[group],) = repeated(5, lambda f=files[0]: measure_check(f))  # type: ignore[misc]
+
+    info = machine()
+    load_after = os.getloadavg()
+    info["load average (1 min) before / after"] = f"{load_before[0]:.2f} / {load_after[0]:.2f}"
+    info["bench run"] = f"{time.perf_counter() - started:.0f} s"
+    report = [
+        f"Measured {date.today().isoformat()}, inbox kind `{args.inbox}`, median of {args.repeat} "
+        "(fastest–slowest).",
+        "",
+        "By inbox size (the first N communes of the roster):",
+        "",
+        render(by_size, args.repeat, "inbox"),
+    ]
+    if by_format:
+        report += [
+            "By format and the program that saved the files (at this size start-up and the summary "
+            "weigh on consolidate; reading CPU is the reading workers' per file):",
+            "",
+            render(by_format, args.repeat, "saved as"),
+        ]
+    if steps:
+        report += [
+            "Where the time goes: one run per size through the library, in a fresh process; wall "
+            "seconds (CPU seconds: main process + reading workers).",
+            "",
+            render_phases(steps),
+        ]
+    if templates is not None:
+        report += [
+            f"`template {REPORT_ID} --roster` ({len(corpus.units):,} units): "
+            f"{_seconds(templates, args.repeat)} s wall, {templates.cpu:.2f} s CPU, "
+            f"peak {templates.tree_mb:.0f} MB.",
+            "",
+            "`check` of one file, wall (start-up included), median of 5: "
+            + "; ".join(f"{group} {run.seconds:.2f} s" for group, run in checks.items())
+            + ".",
+            "",
+        ]
+    verdict = targets(by_size, templates, checks)
+    report += [*(f"- {t}" for t in verdict), "", *(f"- {k}: {v}" for k, v in info.items())]
+    text = "\n".join(report) + "\n"
+    print()
+    print(text)
+    print(
+        "consolidate: wall time of `mttq-xlsx consolidate SOURCE -o OUT --roster ROSTER --period "
+        f"{PERIOD}` (start, import, read, check, write the summary, exit); its CPU (user + system, "
+        "the reading workers included) moves less with other load than wall time does. Floors: "
+        "time inside one process reading the sheets consolidate reads (the interpreter's start not "
+        "counted); openpyxl reads .xlsx only."
+    )
+    if args.markdown:
         args.markdown.write_text(text, encoding="utf-8")
-    return 0
+    return 0 if all(t.met for t in verdict) else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import xlsxwriter.workbook
+
+from .. import zipparts
 from ..consolidation import Consolidation
 from ..errors import UsageError
 from ..output import atomic_path
@@ -114,4 +117,5 @@ def _write(book: Book) -> None:
         comparison.write(book, ws)
     charts.write(book, sheets["charts"][0][0])
     sheets["totals"][0][0].activate()
-    wb.close()
+    with zipparts.deflating_in_parallel(xlsxwriter.workbook):  # the same bytes, on both cores
+        wb.close()
