@@ -134,14 +134,8 @@ def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str
         if sheet is None:
             return None
         sheets[name] = sheet
-    for _key, row, where in fmap.labels:
-        if where is None:
-            return None
-        raw = sheets[row.sheet].value(_ref(where))
-        if raw is xlsxcells.UNREAD:
-            return None
-        if raw != row.label and _label(_clean(raw)) != " ".join(row.label.split()):
-            return None  # moved or edited: calamine reads the sheets, and `_locate` says what
+    if not _labels_in_place(fmap, sheets):
+        return None  # moved or edited: calamine reads the sheets, and `_locate` says what
     values: dict[str, Any] = {}
     for field_id, name, _cell, where in fmap.reads:
         if where is None:
@@ -158,6 +152,35 @@ def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str
                 return None
             values[field_id] = _clean(raw)
     return values
+
+
+# the label cells of files whose labels were found in place, as written (strings in the cell itself)
+_placed: set[tuple[tuple[str, ...], tuple[bytes, ...]]] = set()
+_PLACED_KEPT = 256
+
+
+def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool:
+    """Whether every label of the map is where the map says. Every file of a template saved by one
+    program writes its labels alike: when they are written in the cells themselves (not as shared
+    strings, whose table differs from file to file), the same cells as a file's already checked
+    mean the same labels."""
+    if any(where is None for _key, _row, where in fmap.labels):
+        return False
+    written = tuple(sheets[row.sheet].written(_ref(where)) for _key, row, where in fmap.labels)  # type: ignore[arg-type]
+    key = (tuple(row.label for _key, row, _where in fmap.labels), written)
+    if key in _placed:
+        return True
+    for _key, row, where in fmap.labels:
+        raw = sheets[row.sheet].value(_ref(where))  # type: ignore[arg-type]
+        if raw is xlsxcells.UNREAD:
+            return False
+        if raw != row.label and _label(_clean(raw)) != " ".join(row.label.split()):
+            return False
+    if not any(b't="s"' in cell for cell in written) and sum(map(len, written)) <= 1 << 20:
+        if len(_placed) >= _PLACED_KEPT:
+            _placed.clear()
+        _placed.add(key)
+    return True
 
 
 _refs: dict[tuple[int, int], bytes] = {}

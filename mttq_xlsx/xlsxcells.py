@@ -130,6 +130,11 @@ class Sheet:
         self.kinds = book.kinds
         self.dates = book.dates
 
+    def written(self, ref: bytes) -> bytes:
+        """The cell `ref` as written, up to the next cell (b"" when there is none)."""
+        at = self.at.get(ref)
+        return b"" if at is None else self.pieces[at]
+
     def value(self, ref: bytes) -> Any:
         """What calamine reads at the cell `ref` (b"D12"), or UNREAD."""
         at = self.at.get(ref)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
@@ -181,3 +182,25 @@ def test_a_cell_written_unusually_is_left_to_calamine(tmp_path: Path) -> None:
     (want,), (got,) = plain.submissions, check([odd], Options()).submissions
     assert got.values == want.values
     assert [f.status for f in check([odd], Options()).files] == [ACCEPTED]
+
+
+def test_a_label_edited_in_a_file_read_after_its_twin_is_still_noticed(tmp_path: Path) -> None:
+    """Labels written in their cells (openpyxl) are remembered once found in place; a later file of
+    the same template whose label was edited is not taken for its twin."""
+    source = ROOT / "samples" / "inbox" / "Báo cáo Cao Lộc.xlsx"
+    book = openpyxl.load_workbook(source)
+    twin, edited = tmp_path / "twin.xlsx", tmp_path / "edited.xlsx"
+    book.save(twin)
+    _meta, fmap = reader.read_meta(CalamineWorkbook.from_path(str(twin)))
+    row = next(r for r in fmap.rows if r.label and r.label_cell)
+    book[row.sheet][row.label_cell] = row.label + " (sửa)"
+    book.save(edited)
+    assert b"inlineStr" in Container(twin.read_bytes()).read(
+        Container(twin.read_bytes()).sheet_parts(row.sheet)[0]
+    )
+    codes = []
+    for path in (twin, twin, edited):
+        _record, sub = reader.read_submission(path, path.name, reader.ReadOptions())
+        codes.append({i.code for i in sub.issues})
+    assert "label_changed" not in codes[0] | codes[1]
+    assert "label_changed" in codes[2], codes
