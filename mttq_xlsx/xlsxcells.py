@@ -31,7 +31,12 @@ _REF = re.compile(rb'<c r="([A-Z]{1,3}[1-9][0-9]{0,6})"')
 _CELL = re.compile(rb'[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="([0-9]{1,5})")?(?: t="([a-zA-Z]{1,9})")?\s*(/?)>')
 # a cell's content as every program writes it: a cached formula result after its formula, or a value
 _VALUE = re.compile(rb"(?:<f(?:\s[^>]*)?/>|<f(?:\s[^>]*)?>[^<]*</f>)?(?:<v>([^<]*)</v>|<v\s*/>)?")
-_NUMBER = re.compile(rb"-?[0-9]{1,15}(?:\.[0-9]{1,17})?(?:[eE][-+]?[0-9]{1,3})?")
+_NUMBER_TEXT = rb"-?[0-9]{1,15}(?:\.[0-9]{1,17})?(?:[eE][-+]?[0-9]{1,3})?"
+_NUMBER = re.compile(_NUMBER_TEXT)
+# the most common cell of all, a plain number, read in one step (a case of what `_CELL` reads)
+_NUMBER_CELL = re.compile(
+    rb'[A-Z]{1,3}[1-9][0-9]{0,6}"(?: s="([0-9]{1,5})")?(?: t="n")?><v>(' + _NUMBER_TEXT + rb")</v></c>"
+)
 _SHARED = re.compile(rb"<v>([0-9]{1,9})</v>")
 
 # styles: each cell format's number format, as calamine tells dates from numbers
@@ -141,6 +146,9 @@ class Sheet:
         if at is None:
             return ""
         piece = self.pieces[at]
+        number = _NUMBER_CELL.match(piece)
+        if number is not None:
+            return self._typed(float(number[2]), number[1])
         cell = _CELL.match(piece)
         if cell is None:
             return UNREAD
@@ -178,7 +186,10 @@ class Sheet:
             return ""  # no value, or a formula whose result was not saved
         if not _NUMBER.fullmatch(found[1]):
             return UNREAD
-        number = float(found[1])
+        return self._typed(float(found[1]), style)
+
+    def _typed(self, number: float, style: bytes | None) -> Any:
+        """A number in the cell format `style` (b"" or None: the first)."""
         index = int(style) if style else 0
         kind = self.kinds[index] if index < len(self.kinds) else ""
         if kind == NUMBER:

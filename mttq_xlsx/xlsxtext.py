@@ -66,7 +66,7 @@ def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
     data = sheet_data(sheet_xml)
     if data is None:
         return None
-    pieces = _INDEX.split(data)  # xml, index, xml, index, …, xml
+    pieces = _INDEX.split(data) if b"<v>" in data else [data]  # xml, index, xml, index, …, xml
     if len(pieces) > 1:
         entries = shared_strings(strings_xml)
         if entries is None:
