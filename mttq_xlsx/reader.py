@@ -156,7 +156,8 @@ def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str
 
 # the label cells of files whose labels were found in place, as written (strings in the cell itself)
 _placed: set[tuple[tuple[str, ...], tuple[bytes, ...]]] = set()
-_PLACED_KEPT = 256
+_PLACED_KEPT = 64
+_PLACED_KEPT_BYTES = 65_536  # a template's label cells take about 12 kB
 
 
 def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool:
@@ -167,7 +168,8 @@ def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool
     if any(where is None for _key, _row, where in fmap.labels):
         return False
     written = tuple(sheets[row.sheet].written(_ref(where)) for _key, row, where in fmap.labels)  # type: ignore[arg-type]
-    key = (tuple(row.label for _key, row, _where in fmap.labels), written)
+    labels = tuple(row.label for _key, row, _where in fmap.labels)
+    key = (labels, written)
     if key in _placed:
         return True
     for _key, row, where in fmap.labels:
@@ -176,7 +178,8 @@ def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool
             return False
         if raw != row.label and _label(_clean(raw)) != " ".join(row.label.split()):
             return False
-    if not any(b't="s"' in cell for cell in written) and sum(map(len, written)) <= 1 << 20:
+    size = sum(map(len, written)) + sum(map(len, labels))
+    if not any(b't="s"' in cell for cell in written) and size <= _PLACED_KEPT_BYTES:
         if len(_placed) >= _PLACED_KEPT:
             _placed.clear()
         _placed.add(key)
@@ -190,7 +193,7 @@ def _ref(where: tuple[int, int]) -> bytes:
     """(11, 3) -> b"D12", remembered: every file of a template asks for the same cells."""
     ref = _refs.get(where)
     if ref is None:
-        if len(_refs) >= 65_536:
+        if len(_refs) >= 16_384:
             _refs.clear()
         ref = _refs[where] = cell_name(*where).encode()
     return ref

@@ -53,7 +53,7 @@ NUMBER, DATE = "number", "date"  # a format's kind; '' for any other
 _EPOCH = date(1899, 12, 30)
 _FIRST_DAY, _LAST_DAY = 61, 2_958_465  # 1900-03-01 (calamine's 1900 leap day before it), 9999-12-31
 _STYLES_KEPT = 64
-_STYLES_KEPT_BYTES = 262_144
+_STYLES_KEPT_BYTES = 65_536  # a workbook's styles take 5-40 kB
 _styles: dict[bytes, list[str] | None] = {}
 
 
@@ -217,7 +217,7 @@ def sheet(sheet_xml: bytes, book: Book) -> Sheet | None:
 
 
 _texts: dict[bytes, Any] = {}
-_TEXTS_KEPT = 16_384
+_TEXTS_KEPT = 4_096
 _TEXT_KEPT_BYTES = 1_024
 
 
