@@ -51,6 +51,7 @@ _BUILTIN_NUMBERS = {0, 1, 2, 3, 4, 9, 10, 11, 12, 13, 37, 38, 39, 40, 48, 49}
 _BUILTIN_DATES = {14, 15, 16, 17}
 NUMBER, DATE = "number", "date"  # a format's kind; '' for any other
 _EPOCH = date(1899, 12, 30)
+_DATES_1900 = re.compile(rb'\sdate1904="(?:false|0)"')  # as LibreOffice writes it; any other: 1904 maybe
 _FIRST_DAY, _LAST_DAY = 61, 2_958_465  # 1900-03-01 (calamine's 1900 leap day before it), 9999-12-31
 _STYLES_KEPT = 64
 _STYLES_KEPT_BYTES = 65_536  # a workbook's styles take 5-40 kB
@@ -122,7 +123,8 @@ def book(archive: Container) -> Book | None:
     kinds = formats(archive.read(part)) if part else [NUMBER]
     if strings is None or kinds is None:
         return None
-    return Book(strings, kinds, b"date1904" not in archive.read(archive.member("xl/workbook.xml") or ""))
+    workbook = archive.read(archive.member("xl/workbook.xml") or "")
+    return Book(strings, kinds, workbook.count(b"date1904") == len(_DATES_1900.findall(workbook)))
 
 
 class Sheet:
@@ -172,11 +174,16 @@ class Sheet:
             if content.startswith(b"<is>") and content.endswith(b"</is>"):
                 return _text(content[4:-5])
             return UNREAD
+        if kind == b"str":  # a formula's text, as it showed when the file was saved
+            found = _VALUE.fullmatch(content)
+            if found is None:
+                return UNREAD
+            return _text(b"<t>" + found[1] + b"</t>") if found[1] else ""
         if kind == b"b":
             found = _VALUE.fullmatch(content)
             if found and found[1] in (b"0", b"1"):
                 return found[1] == b"1"
-        return UNREAD  # an error, a formula's text, an ISO date: left to calamine
+        return UNREAD  # an error, an ISO date: left to calamine
 
     def _number(self, content: bytes, style: bytes) -> Any:
         found = _VALUE.fullmatch(content)
