@@ -4,9 +4,9 @@ the sheets again.
 
 `Sheet.value` gives what calamine's `to_python(skip_empty_area=False)` gives at a cell ("" for a
 cell with nothing in it), or UNREAD whenever the cell, its string or its style is written in any
-other way than the plain ones read here: a cell holding an error, a formula's text, a rich or
-escaped string, a number in a format that is neither a plain number nor a plain date, a date
-before March 1900 or in the 1904 system… The caller then has calamine read the whole file. A sheet
+other way than the plain ones read here: a cell holding an error, a rich or escaped string, a
+number in a format that is neither a plain number nor a plain date, a date before March 1900 or
+in the 1904 system… The caller then has calamine read the whole file. A sheet
 written in any unusual way (a cell without its address first, an attribute calamine may read, two
 cells at one address, a DOCTYPE or a comment) is not read at all (`sheet` gives None).
 """
