@@ -17,7 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import crosslevel, ingest, json_report, mailserver, rollup
+from . import crosslevel, ingest, mailserver
 from .consolidation import Consolidation
 from .errors import UsageError
 from .ingest import Options, Progress
@@ -188,6 +188,7 @@ def reply(
     written to `folder` as .eml; with `send` ("smtps://user@host"), sent too, never twice for one
     message (`folder`/da-gui.json). `sender`: the From address (default: the account of `send`);
     `password(account)` gives the SMTP password (default: MTTQ_MAIL_PASSWORD)."""
+    from . import json_report
     from .replies import answer, replies
 
     server = mailserver.parse_server(send, ("smtps", "smtp"), insecure) if send else None
@@ -236,6 +237,8 @@ def rollup_unit(code: str, name: str | None = None, roster: Roster | None = None
     """The unit a roll-up is made for, by its code: the roster's unit, else the official list's
     province or commune; `name` sets its name. Raises UsageError when none is found and no name
     is given."""
+    from . import rollup
+
     return rollup.rollup_unit(code, name, _units(roster))
 
 
@@ -255,6 +258,8 @@ def write_rollup(
     One workbook per report received: `target` itself, or with several reports
     `<name>_<report_id>.xlsx` beside it; none when no report was received. Never inside the inbox.
     """
+    from . import rollup
+
     if isinstance(unit, str):
         unit = rollup.rollup_unit(unit, unit_name, result.roster)
     elif unit_name:
@@ -281,6 +286,8 @@ def write_docx(result: Consolidation, target: PathLike) -> Path:
 def write_json_report(result: Consolidation, target: PathLike) -> Path:
     """Write the JSON report of `result` (schema `mttq-xlsx/report/1`) to `target` atomically."""
     guard_outputs(result.inbox, target)
+    from . import json_report
+
     return json_report.write_json_report(result, Path(target))
 
 

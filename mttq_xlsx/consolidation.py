@@ -14,12 +14,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import charts as chart_data
-from . import outliers
 from .codes import NO_ATTACHMENT, REJECTED
-from .comparison import ReportComparison, compare
 from .model import ISSUE_KEYS, FileRecord, Issue, Submission, is_number, plain
-from .narrative import ReportText, report_texts
 from .numbers import format_ratio
 from .periods import VIETNAM, Period, in_vietnam
 from .roster import Unit, by_email
@@ -28,6 +24,9 @@ from .spec import RECOMPUTE, SUM, Field, Section, Spec, load_spec
 if TYPE_CHECKING:
     import pandas
 
+    from .charts import Chart
+    from .comparison import ReportComparison
+    from .narrative import ReportText
     from .previous import Previous
 
 EXIT_CLEAN, EXIT_FINDINGS = 0, 1
@@ -137,6 +136,8 @@ class Consolidation:
     def compare_with(self, previous: Previous) -> None:
         """Set last period's figures (the `So sánh` sheet) and add the outliers they and the other
         units show to the issues; call it before anything is read from the result."""
+        from . import outliers  # the summary's only, as below: `check` does not import them
+
         self.previous = previous
         self.issues.extend(outliers.find(self, previous))
         for name in ("issue_index", "issue_counts", "comparison"):
@@ -282,16 +283,22 @@ class Consolidation:
     @cached_property
     def narrative(self) -> list[ReportText]:
         """The figures of the narrative report: every phrase of the specs filled in, by heading."""
+        from .narrative import report_texts
+
         return report_texts(self)
 
     @cached_property
-    def charts(self) -> list[chart_data.Chart]:
+    def charts(self) -> list[Chart]:
         """What the sheet `Biểu đồ` charts: completeness, then the ratios by unit."""
-        return chart_data.charts(self)
+        from .charts import charts
+
+        return charts(self)
 
     @cached_property
     def comparison(self) -> list[ReportComparison]:
         """Every total now and last period (empty without a previous period)."""
+        from .comparison import compare
+
         return compare(self, self.previous) if self.previous else []
 
     # ------------------------------------------------------------------ units and issues

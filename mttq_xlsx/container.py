@@ -26,10 +26,12 @@ MAX_UNCOMPRESSED = 64 * 1024 * 1024  # a filled template is well under 1 MB once
 MAX_COMPRESSION_RATIO = 200
 MAX_CELLS = 2_000_000  # a sheet's used area; a template has a few thousand cells
 ZIP_MAGIC = b"PK\x03\x04"
-# sheet name -> xlsx part, by the workbook's parts that say it and its members' names: every file
-# of one template saved by one program has the same
-_SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], dict[str, str]] = {}
+# sheet name -> xlsx part, and the sheets listed (`Container.sheet_list`), by the workbook's parts
+# that say it and its members' names: every file of one template saved by one program has the same
+Listed = tuple[tuple[str, bool], ...]  # (name, visible) of every sheet, in the workbook's order
+_SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], tuple[dict[str, str], Listed | None]] = {}
 _SHEET_PARTS_KEPT = 64
+_STATES = {"visible", "hidden", "veryHidden"}
 _SHEET_PARTS_KEPT_BYTES = 65_536
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -132,6 +134,7 @@ class Container:
         self._parts: dict[str, bytes] = {}
         self._folded: dict[str, list[str]] | None = None
         self._sheets: dict[str, str] | None = None  # sheet name -> its xlsx part ('' when unclear)
+        self._listed: Listed | None = None
         if data.startswith(ZIP_MAGIC):
             try:
                 self.zip = zipfile.ZipFile(io.BytesIO(data))
@@ -185,6 +188,31 @@ class Container:
         from the root when it starts with /), the zip member of that path. When any of it is unclear,
         every member that may be a worksheet."""
         assert self.zip is not None
+        part = self._workbook_sheets().get(sheet)
+        if part:
+            return [part]
+        return [m for m in self.zip.NameToInfo if _fold(m).endswith(".xml")]
+
+    def sheet_list(self) -> Listed | None:
+        """(name, visible) of every sheet of an xlsx, as calamine lists them, when xl/workbook.xml
+        lists them plainly: each once, each with its own part, shown or hidden in the usual words.
+        None otherwise (or not an xlsx): then calamine lists them."""
+        if not self.is_xlsx:
+            return None
+        self._workbook_sheets()
+        return self._listed
+
+    @property
+    def is_xlsx(self) -> bool:
+        """Whether calamine reads the file as an xlsx (or xlsm)."""
+        return (
+            self.zip is not None
+            and self.member("xl/workbook.xml") is not None
+            and not self.member("content.xml")
+        )
+
+    def _workbook_sheets(self) -> dict[str, str]:
+        assert self.zip is not None
         if self._sheets is None:
             self._sheets = {}
             with contextlib.suppress(Exception):  # a damaged or unusual workbook: any part may be read
@@ -198,27 +226,32 @@ class Container:
                         if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
                             _SHEET_PARTS.clear()
                         _SHEET_PARTS[key] = found
-                self._sheets = found
-        part = self._sheets.get(sheet)
-        if part:
-            return [part]
-        return [m for m in self.zip.NameToInfo if _fold(m).endswith(".xml")]
+                self._sheets, self._listed = found
+        return self._sheets
 
-    def _find_sheet_parts(self, book_xml: bytes, rels_xml: bytes) -> dict[str, str]:
+    def _find_sheet_parts(self, book_xml: bytes, rels_xml: bytes) -> tuple[dict[str, str], Listed | None]:
         book = ElementTree.fromstring(book_xml)
         rels = ElementTree.fromstring(rels_xml)
         targets: dict[str | None, list[str]] = {}
         for rel in rels:
             targets.setdefault(rel.get("Id"), []).append(rel.get("Target", ""))
         parts: dict[str, str] = {}
+        listed: list[tuple[str, bool]] = []
+        plain = b"<!" not in book_xml
         for el in book.iter():
-            if el.tag.endswith("}sheet") and el.get("name") not in parts:
+            if not el.tag.endswith("}sheet"):
+                continue
+            name, state = el.get("name", ""), el.get("state", "visible")
+            plain = plain and name not in parts and state in _STATES
+            listed.append((name, state == "visible"))
+            if name not in parts:
                 rid = next((v for k, v in el.attrib.items() if k.endswith("}id")), None)
                 found = targets.get(rid, [])
                 target = found[0] if len(found) == 1 else ""
                 path = target[1:] if target.startswith("/") else f"xl/{target}"
-                parts[el.get("name", "")] = (target and self.member(path)) or ""
-        return parts
+                parts[name] = (target and self.member(path)) or ""
+        plain = plain and bool(listed) and all(parts.values())
+        return parts, tuple(listed) if plain else None
 
     def _encrypted_ods(self) -> bool:
         assert self.zip is not None

@@ -17,7 +17,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from . import container, fieldmap, rawcells, xlsxtext
+from . import container, fieldmap, rawcells, xlsxcells, xlsxtext
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
@@ -54,12 +54,10 @@ def read_bytes(
         archive = Container(data)
     saved_at = container.saved_at(archive) or fallback()
     record.saved_at = saved_at
-    workbook = _open(data, archive)
+    workbook = _Book(data, archive)
     meta, fmap = read_meta(workbook, archive)
     record.report_id = meta.get("report_id", "")
     record.period = meta.get("period", "")
-    sheets = {name: _load_sheet(workbook, name, archive) for name in fmap.sheets}
-    shifts, notes = _locate(fmap, sheets, rel)
     submission = Submission(
         file=record,
         report_id=record.report_id,
@@ -70,20 +68,28 @@ def read_bytes(
         meta=meta,
     )
     values = submission.values
-    moved = any(shifts.values())
-    # unmoved, the cells are the map's own dict, shared by every file of the template (never mutated)
-    cells = submission.cells = {} if moved else fmap.cells
-    for row, (field_id, sheet, cell, where) in zip(fmap.rows, fmap.reads, strict=True):
-        grid = sheets[sheet]
-        shift = shifts.get((row.sheet, row.label_cell, row.label), 0) if moved else 0
-        if where is None:  # a range that is not first:last fails here, as it always has
-            _first, _last = (cell_index(c) for c in cell.split(":"))  # raises ValueError
-        elif type(where) is list:
-            values[field_id] = [_value(grid, r + shift, c) for r, c in where]
-        else:
-            values[field_id] = _value(grid, where[0] + shift, where[1])
-        if moved:
-            cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
+    found = _xml_values(workbook, fmap, archive)
+    notes: list[Issue] = []
+    if found is not None:  # read without calamine; every label in its place
+        values.update(found)
+        submission.cells = fmap.cells
+    else:
+        sheets = {name: _load_sheet(workbook, name, archive) for name in fmap.sheets}
+        shifts, notes = _locate(fmap, sheets, rel)
+        moved = any(shifts.values())
+        # unmoved, the cells are the map's own dict, shared by every file of the template (never mutated)
+        cells = submission.cells = {} if moved else fmap.cells
+        for row, (field_id, sheet, cell, where) in zip(fmap.rows, fmap.reads, strict=True):
+            grid = sheets[sheet]
+            shift = shifts.get((row.sheet, row.label_cell, row.label), 0) if moved else 0
+            if where is None:  # a range that is not first:last fails here, as it always has
+                _first, _last = (cell_index(c) for c in cell.split(":"))  # raises ValueError
+            elif type(where) is list:
+                values[field_id] = [_value(grid, r + shift, c) for r, c in where]
+            else:
+                values[field_id] = _value(grid, where[0] + shift, where[1])
+            if moved:
+                cells[field_id] = (sheet, _shifted(cell, shift) if shift else cell)
     submission.issues += notes
     submission.issues += _workbook_notes(workbook, fmap, archive, rel)
     units_sheet = meta.get(fieldmap.UNITS_KEY)
@@ -104,8 +110,93 @@ def _shifted(cell: str, rows: int) -> str:
 
 
 def _label_at(grid: list[list[Any]], row: int, col: int) -> str:
-    value = _value(grid, row, col)
+    return _label(_value(grid, row, col))
+
+
+def _label(value: Any) -> str:
     return " ".join(str(value).split()) if value is not None else ""
+
+
+def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str, Any] | None:
+    """The values of an xlsx's fields read straight from its sheet parts (inflated once, for the
+    far-cell guard and here), when every cell needed is written plainly and every label is in its
+    place; None otherwise, and calamine reads the file. Refuses what `_load_sheet` refuses."""
+    book = xlsxcells.book(archive)
+    if book is None:
+        return None
+    sheets = {}
+    for name in fmap.sheets:
+        if name not in workbook.sheet_names:
+            raise _missing(name)
+        container.guard_sheet(archive, name)
+        (part,) = archive.sheet_parts(name)
+        sheet = xlsxcells.sheet(archive.read(part), book)
+        if sheet is None:
+            return None
+        sheets[name] = sheet
+    if not _labels_in_place(fmap, sheets):
+        return None  # moved or edited: calamine reads the sheets, and `_locate` says what
+    values: dict[str, Any] = {}
+    for field_id, name, _cell, where in fmap.reads:
+        if where is None:
+            return None
+        cells = sheets[name]
+        if type(where) is list:
+            raws = [cells.value(_ref(at)) for at in where]
+            if xlsxcells.UNREAD in raws:
+                return None
+            values[field_id] = [_clean(v) for v in raws]
+        else:
+            raw = cells.value(_ref(where))
+            if raw is xlsxcells.UNREAD:
+                return None
+            values[field_id] = _clean(raw)
+    return values
+
+
+# the label cells of files whose labels were found in place, as written (strings in the cell itself)
+_placed: set[tuple[tuple[str, ...], tuple[bytes, ...]]] = set()
+_PLACED_KEPT = 64
+_PLACED_KEPT_BYTES = 65_536  # a template's label cells take about 12 kB
+
+
+def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool:
+    """Whether every label of the map is where the map says. Every file of a template saved by one
+    program writes its labels alike: when they are written in the cells themselves (not as shared
+    strings, whose table differs from file to file), the same cells as a file's already checked
+    mean the same labels."""
+    if any(where is None for _key, _row, where in fmap.labels):
+        return False
+    written = tuple(sheets[row.sheet].written(_ref(where)) for _key, row, where in fmap.labels)  # type: ignore[arg-type]
+    labels = tuple(row.label for _key, row, _where in fmap.labels)
+    key = (labels, written)
+    if key in _placed:
+        return True
+    for _key, row, where in fmap.labels:
+        raw = sheets[row.sheet].value(_ref(where))  # type: ignore[arg-type]
+        if raw is xlsxcells.UNREAD:
+            return False
+        if raw != row.label and _label(_clean(raw)) != " ".join(row.label.split()):
+            return False
+    size = sum(map(len, written)) + sum(map(len, labels))
+    if not any(b't="s"' in cell for cell in written) and size <= _PLACED_KEPT_BYTES:
+        if len(_placed) >= _PLACED_KEPT:
+            _placed.clear()
+        _placed.add(key)
+    return True
+
+
+_refs: dict[tuple[int, int], bytes] = {}
+
+
+def _ref(where: tuple[int, int]) -> bytes:
+    """(11, 3) -> b"D12", remembered: every file of a template asks for the same cells."""
+    ref = _refs.get(where)
+    if ref is None:
+        if len(_refs) >= 16_384:
+            _refs.clear()
+        ref = _refs[where] = cell_name(*where).encode()
+    return ref
 
 
 def _locate(
@@ -170,7 +261,7 @@ def _locate(
     return shifts, notes
 
 
-def _workbook_notes(workbook: CalamineWorkbook, fmap: FieldMap, archive: Container, rel: str) -> list[Issue]:
+def _workbook_notes(workbook: _Book, fmap: FieldMap, archive: Container, rel: str) -> list[Issue]:
     """Macros (never run, only mentioned) and sheets that are not part of the template."""
     notes = []
     names = set(archive.zip.namelist()) if archive.zip else set()
@@ -184,22 +275,22 @@ def _workbook_notes(workbook: CalamineWorkbook, fmap: FieldMap, archive: Contain
             )
         )
     known = {*fmap.sheets, META_SHEET, LISTS_SHEET, UNITS_SHEET}
-    for meta in workbook.sheets_metadata:
-        if meta.name not in known and str(meta.visible).endswith("Visible"):
+    for name, visible in workbook.listed:
+        if name not in known and visible:
             notes.append(
                 Issue(
                     WARNING,
                     rel,
                     "extra_sheet",
-                    f"Tệp có thêm trang tính “{meta.name}” không thuộc mẫu biểu; số liệu ở trang "
+                    f"Tệp có thêm trang tính “{name}” không thuộc mẫu biểu; số liệu ở trang "
                     "đó không được đọc. Mỗi đơn vị hãy gửi một tệp riêng.",
-                    sheet=meta.name,
+                    sheet=name,
                 )
             )
     return notes
 
 
-def _sub_units(workbook: CalamineWorkbook, name: str, rel: str) -> tuple[list[SubUnit], list[Issue]]:
+def _sub_units(workbook: _Book, name: str, rel: str) -> tuple[list[SubUnit], list[Issue]]:
     """A roll-up's units from the sheet its `_mttq` names; a warning when the sheet is gone."""
     units = fieldmap.parse_units(_load_sheet(workbook, name)) if name in workbook.sheet_names else []
     if units:
@@ -223,7 +314,12 @@ def _value(grid: list[list[Any]], row: int, col: int) -> Any:
     line = grid[row]
     if col >= len(line):
         return None
-    value = line[col]
+    return _clean(line[col])
+
+
+def _clean(value: Any) -> Any:
+    """A cell as calamine reads it -> its value: texts in NFC without surrounding spaces, a blank
+    as None, a date at midnight as a date."""
     if isinstance(value, str):
         if not value:
             return None  # an empty cell: the most common value by far
@@ -260,22 +356,52 @@ def _error_value_issues(archive: Container, sub: Submission, rel: str) -> list[I
     return issues
 
 
-def _open(data: bytes, archive: Container) -> CalamineWorkbook:
-    container.guard(data, archive)
-    try:
-        return CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises its own error types for every kind of damage
-        if "password" in str(exc).lower():
-            raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
-        raise damaged(exc) from exc
+class _Book:
+    """A workbook as the reader sees it, once the file passed the guards: its sheets, listed from an
+    xlsx's own parts where they are written plainly, and calamine, opened only when a sheet is read
+    by it (or to list the sheets of any other file)."""
+
+    def __init__(self, data: bytes, archive: Container) -> None:
+        container.guard(data, archive)
+        self._data = data
+        self._calamine: CalamineWorkbook | None = None
+        listed = archive.sheet_list()
+        if listed is None:
+            listed = tuple(
+                (m.name, str(m.visible).endswith("Visible")) for m in self.calamine.sheets_metadata
+            )
+            self.sheet_names = list(self.calamine.sheet_names)
+        else:
+            self.sheet_names = [name for name, _ in listed]
+        self.listed = listed  # (name, visible) of every sheet
+
+    @property
+    def calamine(self) -> CalamineWorkbook:
+        if self._calamine is None:
+            try:
+                self._calamine = CalamineWorkbook.from_filelike(io.BytesIO(self._data))
+            except Exception as exc:  # calamine raises its own error types for every kind of damage
+                if "password" in str(exc).lower():
+                    raise Rejected("password_protected", NO_PASSWORD, said(exc)) from exc
+                raise damaged(exc) from exc
+        return self._calamine
+
+    def get_sheet_by_name(self, name: str) -> Any:
+        return self.calamine.get_sheet_by_name(name)
 
 
-def _load_sheet(workbook: CalamineWorkbook, name: str, archive: Container | None = None) -> list[list[Any]]:
+def _missing(name: str) -> Rejected:
+    return Rejected(
+        "sheet_missing",
+        f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). Hãy dùng lại mẫu biểu gốc.",
+    )
+
+
+def _load_sheet(
+    workbook: _Book | CalamineWorkbook, name: str, archive: Container | None = None
+) -> list[list[Any]]:
     if name not in workbook.sheet_names:
-        raise Rejected(
-            "sheet_missing",
-            f"Không thấy trang tính “{name}” (có thể đã bị đổi tên hoặc xóa). Hãy dùng lại mẫu biểu gốc.",
-        )
+        raise _missing(name)
     if archive is not None:
         container.guard_sheet(archive, name)
     try:
@@ -292,7 +418,7 @@ def _load_sheet(workbook: CalamineWorkbook, name: str, archive: Container | None
 
 
 def read_meta(
-    workbook: CalamineWorkbook, archive: Container | None = None
+    workbook: _Book | CalamineWorkbook, archive: Container | None = None
 ) -> tuple[dict[str, str], FieldMap]:
     """The keys and the field map of a workbook's `_mttq` sheet; raises Rejected. With the file's
     `archive`, the sheet is checked before calamine reads it."""
@@ -309,7 +435,7 @@ def read_meta(
 def _text_sheet(archive: Container, name: str) -> list[list[Any]] | None:
     """An xlsx sheet of plain texts (the `_mttq` sheet as programs save it) read without calamine,
     the same as calamine reads it; None when it is not such a sheet, or not an xlsx."""
-    if archive.zip is None or archive.member("xl/workbook.xml") is None or archive.member("content.xml"):
+    if not archive.is_xlsx:
         return None
     parts = archive.sheet_parts(name)
     if len(parts) != 1:

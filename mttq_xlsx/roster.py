@@ -9,7 +9,6 @@ took effect in July 2025 (34 provinces, 3,321 communes) shipped by ``vietnam-pro
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import re
 import unicodedata
@@ -163,6 +162,8 @@ def _find_province(province: str) -> Province:
             from vietnam_provinces import Province
 
             return Province.from_code(_PROVINCE_ALIASES[key])  # type: ignore[arg-type]
+        import difflib  # only to suggest a province's name
+
         close = difflib.get_close_matches(key, list(by_key), n=3) if key else []
         if close:
             names = ", ".join(by_key[k].name for k in close)

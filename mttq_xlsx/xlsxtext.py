@@ -22,7 +22,6 @@ _MOST_CELLS = 100_000  # a field map has about a thousand; past this, calamine r
 _ROWS_KEPT = 4_096  # rows remembered across files (a template's map has about a hundred)
 _ROW_KEPT_BYTES = 8_192  # a field map's row takes well under 2 kB
 
-_SHEET_DATA = re.compile(rb"<sheetData>(.*)</sheetData>", re.S)
 _INDEX = re.compile(rb"<v>([0-9]{1,9})</v>")  # a shared string's index, as every program writes it
 _ROW = re.compile(rb'<row r="([1-9][0-9]{0,6})"[^>]*>')
 # what a cell's string may hold: never the start or end of a cell, so that no attempt at a match
@@ -44,21 +43,36 @@ Row = tuple[int, list[str]]  # (zero-based row, its texts from column A) of one 
 _rows: dict[bytes, Row | None] = {}
 
 
+def sheet_data(sheet_xml: bytes) -> bytes | None:
+    """What is between `<sheetData>` and the last `</sheetData>`; None when there is none."""
+    start, end = sheet_xml.find(b"<sheetData>"), sheet_xml.rfind(b"</sheetData>")
+    return sheet_xml[start + len(b"<sheetData>") : end] if 0 <= start < end else None
+
+
+def shared_strings(strings_xml: bytes) -> list[bytes] | None:
+    """Each `<si>`'s content and its end tag, by index; None when the table is written otherwise
+    (an `<si>` with attributes, an empty `<si/>`: either shifts every index)."""
+    entries = strings_xml.split(b"<si>")
+    if strings_xml.count(b"<si") != len(entries) - 1:
+        return None
+    last = entries[-1]
+    entries[-1] = last[: last.rfind(b"</si>") + len(b"</si>")]  # without the end of the table
+    return entries[1:]
+
+
 def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
     """The sheet's rows from A1 to its last text cell, "" where there is none; None when the sheet
     is not made of plain texts only. `strings_xml` is the workbook's shared strings (b"" if none)."""
-    data = _SHEET_DATA.search(sheet_xml)
+    data = sheet_data(sheet_xml)
     if data is None:
         return None
-    pieces = _INDEX.split(data[1])  # xml, index, xml, index, …, xml
+    pieces = _INDEX.split(data) if b"<v>" in data else [data]  # xml, index, xml, index, …, xml
     if len(pieces) > 1:
-        entries = strings_xml.split(b"<si>")  # each an <si>'s content and its end tag
-        if strings_xml.count(b"<si") != len(entries) - 1:
-            return None  # an <si> with attributes, or an empty <si/>: shifts every index
-        last = entries[-1]
-        entries[-1] = last[: last.rfind(b"</si>") + len(b"</si>")]  # without the end of the table
+        entries = shared_strings(strings_xml)
+        if entries is None:
+            return None
         try:
-            found = operator.itemgetter(*map(int, pieces[1::2]))(entries[1:])
+            found = operator.itemgetter(*map(int, pieces[1::2]))(entries)
         except IndexError:
             return None  # an index past the table, which calamine refuses
         pieces[1::2] = found if len(pieces) > 3 else [found]
@@ -106,7 +120,7 @@ def _read_row(element: bytes) -> Row | None:
             if shared or inline:
                 return None  # a number: `shared` holds a string's content only after t="s"
             continue
-        text = _text(shared if kind == b"s" else inline)
+        text = plain_text(shared if kind == b"s" else inline)
         if text is None or col in texts:
             return None
         texts[col] = text
@@ -118,7 +132,7 @@ def _read_row(element: bytes) -> Row | None:
     return row, line
 
 
-def _text(element: bytes) -> str | None:
+def plain_text(element: bytes) -> str | None:
     """The text of a plain `<t>` element; None for anything calamine may read otherwise (rich
     text, phonetic runs, an escaped character, a line end to normalise, untrimmed space)."""
     plain = _PLAIN.fullmatch(element)

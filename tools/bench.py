@@ -699,6 +699,16 @@ def measure_templates(roster: Path, scratch: Path) -> Run:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def compile_package() -> None:
+    """Write the package's bytecode, as `pip install` does when users install it: an editable
+    install (`make setup`) has none until a run writes it, and none is ever written where
+    PYTHONDONTWRITEBYTECODE is set, so that every command would compile the sources again
+    (about 0.15 s of a `check`'s 0.35 s on the bench machine)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "mttq_xlsx"), quiet=1)
+
+
 def measure_check(path: Path) -> Run:
     return run_child([*_command(), "check", str(path)])
 
@@ -954,6 +964,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if load_before[0] > 1.0:
         print(f"Note: load average {load_before[0]:.2f}: other work on this machine slows the runs.")
     floor_calamine(corpus.files)  # warm the page cache once, as a second run would find it
+    compile_package()
 
     by_size: list[Line] = []
     opx_per_file: float | None = None
