@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -14,14 +16,15 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import write_summary
+from mttq_xlsx import consolidate, summary, write_summary
 from mttq_xlsx.codes import ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
 from mttq_xlsx.consolidation import Consolidation
-from mttq_xlsx.errors import UsageError
+from mttq_xlsx.errors import OutputError, UsageError
 from mttq_xlsx.model import FileRecord, Issue, Submission
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.roster import Unit
+from mttq_xlsx.roster import Unit, read_roster
 from mttq_xlsx.spec import load_spec
+from mttq_xlsx.summary import contents as summary_contents
 from mttq_xlsx.summary import per_unit_sheets, sheet_name
 from mttq_xlsx.summary import rows as summary_rows
 from mttq_xlsx.summary.rows import COMMENT_OPTIONS, Link, write_cells
@@ -892,3 +895,60 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
         assert a.namelist() == b.namelist()
         for part in a.namelist():
             assert a.read(part) == b.read(part), part
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system: one process writes every sheet")
+@pytest.mark.parametrize("source", ["made", "samples"])
+def test_content_sheets_written_by_a_second_process_are_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """With many units a forked child writes the content sheets while the parent writes the
+    others (summary/parallel.py); the file is byte for byte what one process writes. Issues
+    (fills, comments), an injected name and formats first used by either process included."""
+    if source == "made":
+        result = make_result()
+    else:
+        samples = Path(__file__).parents[1] / "samples"
+        result = consolidate(samples / "inbox", roster=read_roster(samples / "don-vi.csv"), period="2024-6T")
+    pids = tmp_path / "pids"
+    write_content = summary_contents.write
+
+    def recording(book: Any, ws: Any, *args: Any) -> None:
+        with pids.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        write_content(book, ws, *args)
+
+    monkeypatch.setattr(summary_contents, "write", recording)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 10**9)
+    one = write_summary(dataclasses.replace(result), tmp_path / "one.xlsx", per_unit="rows")
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+    pids.unlink()
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    two = write_summary(dataclasses.replace(result), tmp_path / "two.xlsx", per_unit="rows")
+    if (os.cpu_count() or 1) > 1:
+        assert str(os.getpid()) not in pids.read_text().split(), "the content sheets were not forked"
+    assert _parts(two).keys() == _parts(one).keys()
+    for part, data in _parts(one).items():
+        assert _parts(two)[part] == data, part
+    assert two.read_bytes() == one.read_bytes()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this system: one process writes every sheet")
+def test_a_full_disk_in_the_second_process_is_said_as_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child's error comes back to the parent: the usual message, no file left behind."""
+
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(summary_contents, "write", full)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    with pytest.raises(OutputError, match="ổ đĩa đã đầy"):
+        write_summary(make_result(), tmp_path / "tong-hop.xlsx", per_unit="rows")
+    assert list(tmp_path.iterdir()) == []
