@@ -18,6 +18,7 @@ they are the ones tests/test_summary.py checks.
 from __future__ import annotations
 
 import copy
+import gc
 import io
 import os
 import pickle
@@ -60,6 +61,7 @@ def child_writes(wb: Any, sheets: Sequence[Any], write: Callable[[], None]) -> I
     known = len(wb.xf_format_indices)
     dxf = len(wb.dxf_format_indices)
     read, send = os.pipe()
+    gc.freeze()  # the collector then leaves alone what both processes hold: fewer pages copied
     pid = os.fork()
     if pid == 0:  # the child: write, send what changed, and leave without running any cleanup
         os.close(read)
@@ -78,6 +80,7 @@ def child_writes(wb: Any, sheets: Sequence[Any], write: Callable[[], None]) -> I
     try:
         yield
     finally:
+        gc.unfreeze()
         with os.fdopen(read, "rb") as got:
             data = got.read()
         _, status = os.waitpid(pid, 0)
