@@ -18,7 +18,19 @@ from .. import zipparts
 from ..consolidation import Consolidation
 from ..errors import UsageError
 from ..output import atomic_path
-from . import charts, comparison, contents, issues, narrative, parallel, progress, sources, totals, units
+from . import (
+    charts,
+    comparison,
+    contents,
+    issues,
+    narrative,
+    parallel,
+    progress,
+    rows,
+    sources,
+    totals,
+    units,
+)
 from .book import (
     CHARTS_SHEET,
     CHECKS_SHEET,
@@ -116,6 +128,9 @@ def _write(book: Book) -> None:
             for _, (spec, section) in sheets["contents"]:
                 contents.place(book, spec, section)
             _write_rest(book, sheets)
+            for ws in wb.worksheets():  # while the child may still be writing
+                if all(ws is not other for other, _ in sheets["contents"]):
+                    rows.write_links_now(ws)
     else:
         write_contents()
         _write_rest(book, sheets)

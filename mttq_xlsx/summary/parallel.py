@@ -24,6 +24,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -46,7 +47,8 @@ _CELLS = {
 
 def usable(wb: Any) -> bool:
     """Whether the sheets of `wb` can be written on two processes here."""
-    return FAST_ROWS and wb.constant_memory and hasattr(os, "fork") and (os.cpu_count() or 1) > 1
+    forkable = hasattr(os, "fork") and threading.active_count() == 1  # a thread's locks stay held
+    return FAST_ROWS and wb.constant_memory and forkable and (os.cpu_count() or 1) > 1
 
 
 @contextmanager
