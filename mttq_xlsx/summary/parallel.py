@@ -162,8 +162,9 @@ def _merge(wb: Any, sheets: Sequence[Any], known: int, data: bytes) -> None:
     """Number the child's new formats first, then this process's; take the child's sheets."""
     added, kept, sheet_state = pickle.loads(data)
     ours = list(wb.xf_format_indices)[known:]  # numbered known + 1 … as if the child added none
-    order = list(wb.xf_format_indices)[:known] + [key for key, _ in added]
-    order += [key for key in ours if key not in {key for key, _ in added}]
+    theirs = [key for key, _ in added]
+    taken = set(theirs)
+    order = list(wb.xf_format_indices)[:known] + theirs + [key for key in ours if key not in taken]
     owners: dict[str, Format] = {}
     by_key: dict[str, Format] = {}
     for f in wb.formats:
