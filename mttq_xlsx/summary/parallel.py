@@ -47,7 +47,9 @@ _CELLS = {
 
 def usable(wb: Any) -> bool:
     """Whether the sheets of `wb` can be written on two processes here."""
-    forkable = hasattr(os, "fork") and threading.active_count() == 1  # a thread's locks stay held
+    # Linux only: macOS's system libraries do not all survive a fork (Python starts its worker
+    # processes otherwise there), Windows has none; and no other thread, whose locks would stay held
+    forkable = sys.platform == "linux" and threading.active_count() == 1
     return FAST_ROWS and wb.constant_memory and forkable and (os.cpu_count() or 1) > 1
 
 
