@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import os
+import signal
 import sys
 import zipfile
 from datetime import date, datetime
@@ -956,3 +957,36 @@ def test_a_full_disk_in_the_second_process_is_said_as_in_one(
     with pytest.raises(OutputError, match="ổ đĩa đã đầy"):
         write_summary(make_result(), tmp_path / "tong-hop.xlsx", per_unit="rows")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason=ONLY_LINUX)
+def test_a_second_process_killed_leaves_its_sheets_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child killed (out of memory, a signal) after writing some rows: the parent writes the
+    content sheets itself; every sheet holds what one process writes."""
+    write_content = summary_contents.write
+    parent = os.getpid()
+
+    def dying(book: Any, ws: Any, *args: Any) -> None:
+        write_content(book, ws, *args)
+        if os.getpid() != parent:
+            ws.row_data_fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    one = write_summary(make_result(), tmp_path / "one.xlsx", per_unit="rows")
+    monkeypatch.setattr(summary_contents, "write", dying)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    two = write_summary(make_result(), tmp_path / "two.xlsx", per_unit="rows")
+    first, second = openpyxl.load_workbook(one), openpyxl.load_workbook(two)
+    assert first.sheetnames == second.sheetnames
+    for name in first.sheetnames:
+        cells = [
+            [(c.value, c.number_format, c.fill.fgColor.rgb) for c in row] for row in first[name].iter_rows()
+        ]
+        again = [
+            [(c.value, c.number_format, c.fill.fgColor.rgb) for c in row] for row in second[name].iter_rows()
+        ]
+        assert again == cells, name
+    rows = {n: d.count(b"<row ") for n, d in _parts(one).items() if n.startswith("xl/worksheets/sheet")}
+    assert {n: d.count(b"<row ") for n, d in _parts(two).items() if n in rows} == rows  # none twice

@@ -57,7 +57,9 @@ def usable(wb: Any) -> bool:
 def child_writes(wb: Any, sheets: Sequence[Any], write: Callable[[], None]) -> Iterator[None]:
     """Run `write` (which writes `sheets`, and only them) in a forked child while the block
     writes the other sheets; on leaving the block, wait for the child and make the workbook what
-    one process writing `write` first and then the block would have made it."""
+    one process writing `write` first and then the block would have made it. An error in the
+    child is raised here; a child killed without one has its sheets written here, after the
+    block's (the same cells, formats numbered in another order)."""
     for ws in wb.worksheets():  # nothing buffered may be written twice
         ws.row_data_fh.flush()
     sys.stdout.flush()
@@ -88,12 +90,17 @@ def child_writes(wb: Any, sheets: Sequence[Any], write: Callable[[], None]) -> I
         with os.fdopen(read, "rb") as got:
             data = got.read()
         _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not data:
-        error = pickle.loads(data) if data else None
-        if isinstance(error, BaseException):
-            raise error
-        raise RuntimeError(f"the process writing sheets of the summary ended with status {status}")
-    _merge(wb, sheets, known, data)
+    if os.waitstatus_to_exitcode(status) == 0:
+        _merge(wb, sheets, known, data)
+    elif data:
+        raise pickle.loads(data)  # what went wrong in the child, as one process would raise it
+    else:  # killed (out of memory, a signal): its sheets written here, after the others
+        for ws in sheets:
+            ws._opt_close()
+            with open(ws.row_data_filename, "w", encoding="utf-8"):
+                pass  # whatever rows it wrote
+            ws._opt_reopen()
+        write()
 
 
 def _child(wb: Any, sheets: Sequence[Any], write: Callable[[], None], known: int, dxf: int) -> bytes:
