@@ -92,8 +92,8 @@ def child_writes(wb: Any, sheets: Sequence[Any], write: Callable[[], None]) -> I
         _, status = os.waitpid(pid, 0)
     if os.waitstatus_to_exitcode(status) == 0:
         _merge(wb, sheets, known, data)
-    elif data:
-        raise pickle.loads(data)  # what went wrong in the child, as one process would raise it
+    elif isinstance(error := _error(data), BaseException):
+        raise error  # what went wrong in the child, as one process would raise it
     else:  # killed (out of memory, a signal): its sheets written here, after the others
         for ws in sheets:
             ws._opt_close()
@@ -126,6 +126,15 @@ def _child(wb: Any, sheets: Sequence[Any], write: Callable[[], None], known: int
 
 def _properties(f: Format) -> dict[str, Any]:
     return {k: v for k, v in f.__dict__.items() if k not in {"xf_format_indices", "dxf_format_indices"}}
+
+
+def _error(data: bytes) -> BaseException | None:
+    """The exception a child sent, if it sent one whole."""
+    try:
+        error = pickle.loads(data)
+    except Exception:  # nothing, or cut short
+        return None
+    return error if isinstance(error, BaseException) else None
 
 
 def _pickled_error(exc: BaseException) -> bytes:
