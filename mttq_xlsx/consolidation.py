@@ -164,6 +164,13 @@ class Consolidation:
         """A unit's ratio from its own numerator and denominator; None when it cannot be computed."""
         return _ratio(sub.values.get(f.numerator), sub.values.get(f.denominator))
 
+    def unit_ratios(self, spec: Spec, f: Field) -> list[float | None]:
+        """Every unit's own ratio `f`, in the order of `received(spec.id)`: computed once."""
+        computed = self._columns.get(spec.id, {}).get(f.id)
+        if computed is None:
+            computed = [self.unit_ratio(s, f) for s in self.received(spec.id)]
+        return computed
+
     @cached_property
     def _columns(self) -> dict[str, dict[str, list[Any]]]:
         """Report id -> numeric field id (outside tables) -> its value for each unit, in unit

@@ -4,12 +4,13 @@
   that differ in one part. The other members' compressed bytes and headers are copied as they
   are, so a copy costs the deflating of what changed only.
 - `DeflatingZipFile`: a ZipFile whose members are deflated on several threads at once (the
-  summary workbook's parts, as xlsxwriter writes them).
+  summary workbook's parts, each as soon as xlsxwriter's packager has written it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import struct
@@ -30,7 +31,10 @@ _CENTRAL_SIZES = 16  # and in a central directory record
 _CENTRAL_OFFSET = 42  # where a central directory record gives its local header's offset
 _DATA_DESCRIPTOR = 0x08
 _KINDS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_PIECE = 8 * 1024  # what ZipFile.write reads and deflates at a time
+# What a thread deflates at a time. ZipFile.write deflates 8 KiB at a time; deflate's output
+# does not depend on how its input is cut (tests/test_zipparts.py compares), and a thread that
+# lets go of the GIL for every 8 KiB waits up to 5 ms to get it back while the packager works.
+_PIECE = 1 << 20
 
 
 class ZipCopier:
@@ -113,9 +117,9 @@ class DeflatingZipFile(zipfile.ZipFile):
 
     threads = 2
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, ahead: _Ahead | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pool = ThreadPoolExecutor(self.threads)
+        self._ahead = ahead or _Ahead(self.threads)
         self._queued: list[tuple[zipfile.ZipInfo, bytes, Future[bytes]]] = []
 
     def write(
@@ -133,15 +137,15 @@ class DeflatingZipFile(zipfile.ZipFile):
             return
         zinfo.compress_type = self.compression
         zinfo._compresslevel = self.compresslevel  # type: ignore[attr-defined]
-        content = Path(filename).read_bytes()  # now: the caller may remove the file next
-        self._queued.append((zinfo, content, self._pool.submit(_deflated, content, self.compresslevel)))
+        content, deflated = self._ahead.take(filename, self.compresslevel)
+        self._queued.append((zinfo, content, deflated))
 
     def close(self) -> None:
         try:
             if self.fp is not None:
                 self._write_queued()
         finally:
-            self._pool.shutdown(cancel_futures=True)
+            self._ahead.pool.shutdown(cancel_futures=True)
             super().close()
 
     def _write_queued(self) -> None:
@@ -150,6 +154,26 @@ class DeflatingZipFile(zipfile.ZipFile):
                 member._compressor = _Deflated(deflated.result())  # type: ignore[attr-defined]
                 member.write(content)  # counts the size and the CRC; the data is the deflated bytes
         self._queued.clear()
+
+
+class _Ahead:
+    """Files deflated on `threads` threads as soon as they are written, by their path."""
+
+    def __init__(self, threads: int) -> None:
+        self.pool = ThreadPoolExecutor(threads)
+        self.files: dict[str, tuple[bytes, Future[bytes]]] = {}
+
+    def submit(self, filename: str, level: int | None = None) -> None:
+        content = Path(filename).read_bytes()  # now: the caller may remove the file next
+        self.files[filename] = (content, self.pool.submit(_deflated, content, level))
+
+    def take(self, filename: Any, level: int | None) -> tuple[bytes, Future[bytes]]:
+        """The content of `filename` and its deflating, begun now unless it was already."""
+        found = self.files.pop(str(filename), None)
+        if found is None or level is not None:  # deflated ahead at the default level only
+            self.submit(str(filename), level)
+            found = self.files.pop(str(filename))
+        return found
 
 
 class _Deflated:
@@ -166,7 +190,7 @@ class _Deflated:
 
 
 def _deflated(content: bytes, level: int | None) -> bytes:
-    """`content` deflated as ZipFile.write deflates a file: in 8 KiB pieces, at `level`."""
+    """`content` deflated as ZipFile.write deflates a file, at `level` (in bigger pieces)."""
     deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION if level is None else level, zlib.DEFLATED, -15)
     view = memoryview(content)
     pieces = [deflate.compress(view[i : i + _PIECE]) for i in range(0, len(content), _PIECE)]
@@ -176,13 +200,32 @@ def _deflated(content: bytes, level: int | None) -> bytes:
 @contextlib.contextmanager
 def deflating_in_parallel(module: Any) -> Iterator[None]:
     """Within the block, `module.ZipFile` (a writer's own name for it, such as xlsxwriter's) is
-    DeflatingZipFile, when the machine has more than one core and the name is zipfile's own."""
+    DeflatingZipFile, when the machine has more than one core and the name is zipfile's own.
+    Where `module.Packager` is xlsxwriter's packager (writing the workbook's parts to temporary
+    files, then zipping them), each part is deflated as soon as the next is begun, while the
+    packager writes the others."""
     if (os.cpu_count() or 1) < 2 or module.ZipFile is not zipfile.ZipFile:
         yield
         return
-    original = module.ZipFile
-    module.ZipFile = DeflatingZipFile
+    ahead = _Ahead(DeflatingZipFile.threads)
+    original, packager = module.ZipFile, getattr(module, "Packager", None)
+    module.ZipFile = functools.partial(DeflatingZipFile, ahead=ahead)
+    if packager is not None and hasattr(packager, "_filename"):
+        module.Packager = _early_packager(packager, ahead)
     try:
         yield
     finally:
         module.ZipFile = original
+        if packager is not None:
+            module.Packager = packager
+        ahead.pool.shutdown(cancel_futures=True)
+
+
+def _early_packager(packager: type, ahead: _Ahead) -> type:
+    class EarlyPackager(packager):  # type: ignore[valid-type,misc]
+        def _filename(self, xml_filename: str) -> Any:
+            if self.filenames and isinstance(self.filenames[-1][0], str):
+                ahead.submit(self.filenames[-1][0])  # the part before is written: deflate it
+            return super()._filename(xml_filename)
+
+    return EarlyPackager

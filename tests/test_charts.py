@@ -130,6 +130,15 @@ def test_many_units_chart_the_highest_and_the_lowest(tmp_path: Path) -> None:
         assert top["labels"][:2] == ["Xã số 39", "Xã số 38"] and len(top["labels"]) == SHOWN
         assert top["numbers"][0] == pytest.approx(0.59)
         assert bottom["labels"][-1] == "Xã số 0" and bottom["numbers"][-1] == pytest.approx(0.20)
+        ws = openpyxl.load_workbook(written)[SHEET]
+        notes = {ws.cell(r, 3).value: ws.cell(r, 5).value for r in range(1, ws.max_row + 1)}
+        assert (notes["Xã số 39"], notes["Xã số 25"], notes["Xã số 14"], notes["Xã số 0"]) == (
+            "59/100",
+            "45/100",
+            "34/100",
+            "20/100",
+        )
+        assert "Xã số 24" not in notes  # neither among the highest 15 nor the lowest
     assert len(chart_caches(mttq_xlsx.write_summary(_many(30), tmp_path / "ba-muoi.xlsx"))) == 2
 
 

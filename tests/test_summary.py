@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
+import signal
+import sys
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -14,14 +18,15 @@ import xlsxwriter
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
-from mttq_xlsx import write_summary
+from mttq_xlsx import consolidate, summary, write_summary
 from mttq_xlsx.codes import ERROR, IGNORED, REJECTED, SUPERSEDED, WARNING
 from mttq_xlsx.consolidation import Consolidation
-from mttq_xlsx.errors import UsageError
+from mttq_xlsx.errors import OutputError, UsageError
 from mttq_xlsx.model import FileRecord, Issue, Submission
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.roster import Unit
+from mttq_xlsx.roster import Unit, read_roster
 from mttq_xlsx.spec import load_spec
+from mttq_xlsx.summary import contents as summary_contents
 from mttq_xlsx.summary import per_unit_sheets, sheet_name
 from mttq_xlsx.summary import rows as summary_rows
 from mttq_xlsx.summary.rows import COMMENT_OPTIONS, Link, write_cells
@@ -832,6 +837,15 @@ def _rows_workbook(path: Path, how: str) -> Path:
         ),
         (13, None, [(0, Link("internal:'Số liệu'!A5", ""), "plain")], []),  # shows the link itself
         (14, None, [(0, 8, "int")], [(0, "Lỗi: âm")]),  # placed below the tall rows
+        (
+            15,
+            None,
+            [(0, "_x00G1_ a_x41_", "plain"), (1, True, "int"), (2, 7.0, "dec"), (3, 2**53, "int")],
+            [],
+        ),
+        (16, None, [(0, "cuối\xa0", "plain")], []),  # a no-break space at the end
+        (17, None, [(1, "\u2003đầu", "plain")], []),  # an em space at the start
+        (18, None, [(0, "a_x0041_b", "plain")], []),
     ]
     ws = wb.add_worksheet("Số liệu")
     ws.write_string(0, 0, "Tiêu đề", fmt["plain"])
@@ -854,7 +868,7 @@ def _rows_workbook(path: Path, how: str) -> Path:
                 ws.write_number(row, col, value, fmt[name])
         for col, text in comments:
             ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
-    ws.write_number(16, 0, 9, fmt["int"])
+    ws.write_number(20, 0, 9, fmt["int"])
     wb.close()
     return path
 
@@ -878,8 +892,101 @@ def test_rows_written_as_xml_are_what_xlsxwriter_writes(
     version = tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2])
     if version >= (3, 3):  # a new major version: check the internals, then allow it in FAST_ROWS
         assert summary_rows.FAST_ROWS, f"xlsxwriter {xlsxwriter.__version__}: rows not written as XML"
-    assert as_xml == ([3, 4, 5, 6, 11, 12] if summary_rows.FAST_ROWS else [])
+    assert as_xml == ([3, 4, 5, 6, 11, 12, 15] if summary_rows.FAST_ROWS else [])
     with zipfile.ZipFile(ours) as a, zipfile.ZipFile(theirs) as b:
         assert a.namelist() == b.namelist()
         for part in a.namelist():
             assert a.read(part) == b.read(part), part
+
+
+def _parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+ONLY_LINUX = "a second process only on Linux: elsewhere one process writes every sheet"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason=ONLY_LINUX)
+@pytest.mark.parametrize("source", ["made", "samples"])
+def test_content_sheets_written_by_a_second_process_are_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """With many units a forked child writes the content sheets while the parent writes the
+    others (summary/parallel.py); the file is byte for byte what one process writes. Issues
+    (fills, comments), an injected name and formats first used by either process included."""
+    if source == "made":
+        result = make_result()
+    else:
+        samples = Path(__file__).parents[1] / "samples"
+        result = consolidate(samples / "inbox", roster=read_roster(samples / "don-vi.csv"), period="2024-6T")
+    pids = tmp_path / "pids"
+    write_content = summary_contents.write
+
+    def recording(book: Any, ws: Any, *args: Any) -> None:
+        with pids.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        write_content(book, ws, *args)
+
+    monkeypatch.setattr(summary_contents, "write", recording)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 10**9)
+    one = write_summary(dataclasses.replace(result), tmp_path / "one.xlsx", per_unit="rows")
+    assert set(pids.read_text().split()) == {str(os.getpid())}
+    pids.unlink()
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    two = write_summary(dataclasses.replace(result), tmp_path / "two.xlsx", per_unit="rows")
+    if (os.cpu_count() or 1) > 1:
+        assert str(os.getpid()) not in pids.read_text().split(), "the content sheets were not forked"
+    assert _parts(two).keys() == _parts(one).keys()
+    for part, data in _parts(one).items():
+        assert _parts(two)[part] == data, part
+    assert two.read_bytes() == one.read_bytes()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason=ONLY_LINUX)
+def test_a_full_disk_in_the_second_process_is_said_as_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The child's error comes back to the parent: the usual message, no file left behind."""
+
+    def full(*args: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(summary_contents, "write", full)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    with pytest.raises(OutputError, match="ổ đĩa đã đầy"):
+        write_summary(make_result(), tmp_path / "tong-hop.xlsx", per_unit="rows")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason=ONLY_LINUX)
+def test_a_second_process_killed_leaves_its_sheets_to_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child killed (out of memory, a signal) after writing some rows: the parent writes the
+    content sheets itself; every sheet holds what one process writes."""
+    write_content = summary_contents.write
+    parent = os.getpid()
+
+    def dying(book: Any, ws: Any, *args: Any) -> None:
+        write_content(book, ws, *args)
+        if os.getpid() != parent:
+            ws.row_data_fh.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    one = write_summary(make_result(), tmp_path / "one.xlsx", per_unit="rows")
+    monkeypatch.setattr(summary_contents, "write", dying)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    two = write_summary(make_result(), tmp_path / "two.xlsx", per_unit="rows")
+    first, second = openpyxl.load_workbook(one), openpyxl.load_workbook(two)
+    assert first.sheetnames == second.sheetnames
+    for name in first.sheetnames:
+        cells = [
+            [(c.value, c.number_format, c.fill.fgColor.rgb) for c in row] for row in first[name].iter_rows()
+        ]
+        again = [
+            [(c.value, c.number_format, c.fill.fgColor.rgb) for c in row] for row in second[name].iter_rows()
+        ]
+        assert again == cells, name
+    rows = {n: d.count(b"<row ") for n, d in _parts(one).items() if n.startswith("xl/worksheets/sheet")}
+    assert {n: d.count(b"<row ") for n, d in _parts(two).items() if n in rows} == rows  # none twice

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 import zipfile
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import xlsxwriter
+import xlsxwriter.workbook
+from xlsxwriter.packager import Packager
 
+from mttq_xlsx import zipparts
 from mttq_xlsx.zipparts import DeflatingZipFile, ZipCopier
 
 MEMBERS = {"a.xml": b"<a>" + b"x" * 5000 + b"</a>", "b/c.xml": "Xã Đồng Đăng".encode(), "d.bin": b"\0" * 99}
@@ -80,3 +87,41 @@ def test_deflating_on_threads_writes_what_zipfile_writes(tmp_path: Path) -> None
     with zipfile.ZipFile(tmp_path / "DeflatingZipFile.zip") as zf:
         assert zf.testzip() is None
         assert {n: zf.read(n) for n in zf.namelist()} == files
+
+
+def test_parts_deflated_as_xlsxwriter_writes_them_are_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within `deflating_in_parallel`, each part xlsxwriter's packager writes is deflated while
+    it writes the next ones: the workbook is byte for byte the one xlsxwriter writes alone."""
+    rng = random.Random(7)
+
+    def workbook(path: Path) -> bytes:
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+        wb.set_properties({"created": datetime(2025, 1, 1)})
+        fmt = wb.add_format({"num_format": "#,##0.00"})
+        for n in range(3):
+            ws = wb.add_worksheet(f"Trang {n}")
+            for row in range(3000):
+                ws.write_number(row, 0, rng.random(), fmt)
+                ws.write_string(row, 1, f"Xã {rng.randrange(10**6)} — {row}")
+        wb.close()
+        return path.read_bytes()
+
+    alone = workbook(tmp_path / "alone.xlsx")
+    rng.seed(7)
+    ahead: list[bool] = []  # per part zipped: whether it was being deflated already
+    take = zipparts._Ahead.take
+
+    def spy(self: Any, filename: Any, level: Any) -> Any:
+        ahead.append(str(filename) in self.files)
+        return take(self, filename, level)
+
+    monkeypatch.setattr(zipparts._Ahead, "take", spy)
+    with zipparts.deflating_in_parallel(xlsxwriter.workbook):
+        assert xlsxwriter.workbook.Packager is not Packager
+        together = workbook(tmp_path / "together.xlsx")
+    assert xlsxwriter.workbook.Packager is Packager and xlsxwriter.workbook.ZipFile is zipfile.ZipFile
+    if (os.cpu_count() or 1) > 1:
+        assert ahead.count(True) == len(ahead) - 1, "the parts were not deflated as they were written"
+    assert together == alone

@@ -18,7 +18,19 @@ from .. import zipparts
 from ..consolidation import Consolidation
 from ..errors import UsageError
 from ..output import atomic_path
-from . import charts, comparison, contents, issues, narrative, progress, sources, totals, units
+from . import (
+    charts,
+    comparison,
+    contents,
+    issues,
+    narrative,
+    parallel,
+    progress,
+    rows,
+    sources,
+    totals,
+    units,
+)
 from .book import (
     CHARTS_SHEET,
     CHECKS_SHEET,
@@ -35,6 +47,9 @@ from .book import (
 __all__ = ["PER_UNIT_MODES", "SHEETS", "per_unit_sheets", "sheet_name", "write_summary"]
 
 PER_UNIT_MODES = ("auto", "sheets", "rows")
+# From how many submissions the content sheets are written by a second process (forking costs
+# some milliseconds; below this the whole summary takes a fraction of a second).
+PARALLEL_FROM = 500
 # The kinds of sheet, in their order in the workbook (design.md); "comparison" only with a previous
 # period.
 SHEETS = ("totals", "progress", "checks", "narrative", "comparison", "charts", "contents", "units", "sources")
@@ -102,8 +117,30 @@ def _write(book: Book) -> None:
     # narrative, the comparison and the charts last, so that the others are written as before.
     (ws, _), *_ = sheets["totals"]
     totals.write(book, ws)
-    for ws, (spec, section) in sheets["contents"]:
-        contents.write(book, ws, spec, section)
+
+    def write_contents() -> None:
+        for ws, (spec, section) in sheets["contents"]:
+            contents.write(book, ws, spec, section)
+
+    if parallel.usable(wb) and len(r.submissions) >= PARALLEL_FROM:
+        # the content sheets, most of the cells, in a child process meanwhile: the same bytes
+        with parallel.child_writes(wb, [ws for ws, _ in sheets["contents"]], write_contents):
+            for _, (spec, section) in sheets["contents"]:
+                contents.place(book, spec, section)
+            _write_rest(book, sheets)
+            for ws in wb.worksheets():  # while the child may still be writing
+                if all(ws is not other for other, _ in sheets["contents"]):
+                    rows.write_links_now(ws)
+    else:
+        write_contents()
+        _write_rest(book, sheets)
+    sheets["totals"][0][0].activate()
+    with zipparts.deflating_in_parallel(xlsxwriter.workbook):  # the same bytes, on both cores
+        wb.close()
+
+
+def _write_rest(book: Book, sheets: dict[str, list[tuple[Any, Any]]]) -> None:
+    """The sheets after the content sheets, in the order that makes the bytes."""
     for ws, unit in sheets["units"]:
         if unit is None:
             units.write_rows(book, ws)
@@ -116,6 +153,3 @@ def _write(book: Book) -> None:
     for ws, _ in sheets.get("comparison", ()):
         comparison.write(book, ws)
     charts.write(book, sheets["charts"][0][0])
-    sheets["totals"][0][0].activate()
-    with zipparts.deflating_in_parallel(xlsxwriter.workbook):  # the same bytes, on both cores
-        wb.close()

@@ -34,9 +34,10 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
             title += " — nhắc lại để tính tỷ lệ"
         columns.append(Column(title, NUMBER_WIDTH, BORROWED_TINT if c.borrowed else HEADER_TINT))
     columns += [Column(f.label, TEXT_WIDTH) for f in texts]
-    header = book.title_rows(ws, [section.title, f"{spec.title} — {book.r.period.label}"], columns)
+    header = book.title_rows(ws, _title(book, spec, section), columns)
     subs = table.submissions
     first, last = header + 1, header + len(subs)
+    place(book, spec, section)
     book.table(ws, header, columns, last_row=last, freeze_col=3)
     # Looked up once per column, not once per cell: the loop below makes most of the cells
     # of the workbook. A cell with issues, or not a plain number or text, goes through cell().
@@ -49,7 +50,6 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
     for n, s in enumerate(subs):
         row = first + n
         values = s.values
-        book.content_rows[(spec.id, section.id, s.unit_code)] = row
         name = names.get(s.unit_code) or s.unit_name
         height = style.row_height(
             (name, NAME_WIDTH), *((str(values.get(f.id) or ""), TEXT_WIDTH) for f in texts)
@@ -88,6 +88,17 @@ def write(book: Book, ws: Any, spec: Spec, section: Section) -> None:
     tables = [b for b in section.blocks if b.kind == "table"]
     if tables:
         _table_listing(book, ws, row + 2, tables, subs)
+
+
+def _title(book: Book, spec: Spec, section: Section) -> list[str]:
+    return [section.title, f"{spec.title} — {book.r.period.label}"]
+
+
+def place(book: Book, spec: Spec, section: Section) -> None:
+    """Record where `write` puts each unit's row (`Book.content_rows`), without writing it."""
+    first = len(_title(book, spec, section)) + 2  # the title lines, an empty row, the header row
+    for n, s in enumerate(book.r.received(spec.id)):
+        book.content_rows[(spec.id, section.id, s.unit_code)] = first + n
 
 
 def _total_cell(book: Book, ws: Any, row: int, i: int, table: Content, rows: tuple[int, int]) -> None:

@@ -9,10 +9,10 @@ FAST_ROWS, and tests/test_summary.py, which compares both ways and fails when th
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from datetime import date
-from functools import cache
 from typing import Any, NamedTuple
 
 import xlsxwriter
@@ -36,11 +36,12 @@ Cell = tuple[int, Any, Any]  # (column, value, format); a value: number, text, d
 COMMENT_OPTIONS = {"font_name": FONT, "font_size": 11, "x_scale": 2.5, "y_scale": 1.5}
 # Texts xlsxwriter writes as they are, but for &, < and >: no control character or _xHHHH_ to
 # escape, no space at either end to preserve, nothing it would take for rich text, not too long.
-_UNSAFE_TEXT = re.compile(r"^\s|\s$|[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_|^<r>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]")
+_ESCAPE_LIKE = re.compile(r"_x[0-9a-fA-F]{4}_")
 _FAST_TEXT_MAX = 16_000
 _FAST_URL_MAX = 255
 _HYPERLINKS_MAX = 65_530  # per worksheet; xlsxwriter drops the links beyond, with a warning
-_column_name = cache(xl_col_to_name)
+_COLUMNS: list[str] = []  # column letters by index, as far as used
 # _write_row_xml relies on xlsxwriter internals that differ between versions (3.2 keeps row
 # properties elsewhere): it is used only with the versions that
 # test_rows_written_as_xml_are_what_xlsxwriter_writes was run on, 3.3.0 and 3.3.1, and with any
@@ -56,7 +57,7 @@ FAST_ROWS = (3, 3) <= tuple(int(n) for n in xlsxwriter.__version__.split(".")[:2
     ]
 )
 if FAST_ROWS:
-    from xlsxwriter.url import Url
+    from xlsxwriter.url import Url, UrlTypes
 
 
 def write_cells(
@@ -92,6 +93,25 @@ def write_cells(
         ws.write_comment(row, col, text, dict(COMMENT_OPTIONS))
 
 
+def _unsafe(text: str) -> bool:
+    """Whether xlsxwriter writes `text` otherwise than with &, < and > escaped (a few plain
+    checks: this runs for every text cell)."""
+    return bool(
+        text[0].isspace()  # the characters \s matches, as xlsxwriter checks
+        or text[-1].isspace()
+        or _CONTROL.search(text)
+        or ("_x" in text and _ESCAPE_LIKE.search(text))
+        or text.startswith("<r>")
+    )
+
+
+def _columns(last: int) -> list[str]:
+    """The letters of the columns up to `last`, by index."""
+    while len(_COLUMNS) <= last:
+        _COLUMNS.append(xl_col_to_name(len(_COLUMNS)))
+    return _COLUMNS
+
+
 def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | None) -> bool:
     """Write a row of plain cells as the XML xlsxwriter would write for it, byte for byte;
     False, having written nothing of it, when a text needs more care than escaping &, < and >.
@@ -100,19 +120,27 @@ def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | Non
     big summary hold hundreds of thousands. In `constant_memory` mode it keeps one row and writes
     it out as XML when the next row starts: this writes the row out at once instead, through the
     same internals (`_check_dimensions`, `_write_single_row`, `_write_row`, `row_info`, the
-    row data file `fh`, `_convert_date_time`, `Format._get_xf_index`, and for links `Url`,
+    row data file `fh`, `_convert_date_time`, `Format._get_xf_index` and `xf_index`, and for links `Url`,
     `hyperlinks` and `hlink_count`); see `FAST_ROWS`.
     """
     ws._write_single_row(row)  # the row before, as any first write to this row would: first
     r = str(row + 1)
     parts = []
     links = []
+    columns = _columns(cells[-1][0])
     for col, value, fmt in cells:
-        head = f'<c r="{_column_name(col)}{r}" s="{fmt._get_xf_index()}"'
+        xf = fmt.xf_index
+        if xf is None:
+            xf = fmt._get_xf_index()
+        kind = type(value)
+        if kind is int or kind is float:  # most cells: one f-string, as xlsxwriter writes it
+            parts.append(f'<c r="{columns[col]}{r}" s="{xf}"><v>{value:.16G}</v></c>')
+            continue
+        head = f'<c r="{columns[col]}{r}" s="{xf}"'
         if value is None or value == "":
             parts.append(head + "/>")
             continue
-        if isinstance(value, Link):
+        if kind is Link:
             if len(value.url) > _FAST_URL_MAX:
                 return False
             url = Url(value.url)
@@ -120,7 +148,7 @@ def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | Non
             links.append((col, url))
             value = value.text
         if isinstance(value, str):
-            if not value or len(value) > _FAST_TEXT_MAX or _UNSAFE_TEXT.search(value):
+            if not value or len(value) > _FAST_TEXT_MAX or _unsafe(value):
                 return False
             text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             parts.append(f'{head} t="inlineStr"><is><t>{text}</t></is></c>')
@@ -140,3 +168,20 @@ def _write_row_xml(ws: Any, row: int, cells: Sequence[Cell], height: float | Non
     for col, url in links:
         ws.hyperlinks[row][col] = url
     return True
+
+
+def write_links_now(ws: Any) -> None:
+    """Write the `<hyperlinks>` element of `ws` now instead of when the workbook is closed (the
+    same XML; thousands of links take a tenth of a second): for a sheet that is complete and
+    whose links are all internal, while there is time to spare. Relies on `_write_hyperlinks`
+    writing to `fh` and, for internal links, changing nothing else."""
+    links = [url for row in ws.hyperlinks.values() for url in row.values()]
+    if not FAST_ROWS or not links or any(u._link_type in (UrlTypes.URL, UrlTypes.EXTERNAL) for u in links):
+        return
+    fh, ws.fh = ws.fh, io.StringIO()
+    try:
+        ws._write_hyperlinks()
+        xml = ws.fh.getvalue()
+    finally:
+        ws.fh = fh
+    ws._write_hyperlinks = lambda: ws.fh.write(xml)
