@@ -20,7 +20,7 @@ from mttq_xlsx.mailserver import PASSWORD_VARIABLE, parse_server
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from tests.mail_helpers import INBOX, MBOX, ROSTER, demo_args, mail, unit, vn
-from tests.mail_servers import PASSWORD, USER, Imap, imap_server
+from tools.mail_servers import PASSWORD, USER, Imap, imap_server
 from tools import sample_mail
 
 PERIOD = parse_period("2024-6T")

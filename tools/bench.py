@@ -49,7 +49,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -59,7 +59,7 @@ from typing import Any
 
 from mttq_xlsx import __version__, load_spec
 from mttq_xlsx.fieldmap import META_SHEET
-from mttq_xlsx.periods import parse_period
+from mttq_xlsx.periods import VIETNAM, parse_period
 from mttq_xlsx.roster import Unit, all_communes, read_roster, write_roster
 from mttq_xlsx.spec import Field, Spec
 
@@ -382,12 +382,16 @@ def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = p
 
 # ------------------------------------------------------------------------------ inboxes
 # How files reach `mttq-xlsx consolidate SOURCE`: each kind makes, from files of the corpus, a
-# SOURCE that holds them (here a folder, as users save their attachments; a mailbox kind makes its
-# own). `--inbox` picks the kinds measured.
-InboxKind = Callable[[Sequence[Path], Path], Path]
+# SOURCE that holds them: a folder, as users save their attachments, or a mailbox of one message
+# per unit, each with its unit's workbook (an mbox file, a Maildir; IMAP: `ImapInbox`). `--inbox`
+# picks the kinds measured.
+InboxKind = Callable[["Corpus", Sequence[Path], Path], Path]
+MAIL_VERSION = 1  # bump when the messages built for the mailbox kinds change
+MAIL_STYLES = ("gmail", "outlook", "thunderbird", "apple", "raw")  # how the units' clients write
+RECEIVED = datetime(2025, 12, 1, 8, 0, tzinfo=VIETNAM)  # the first message's arrival
 
 
-def folder_inbox(files: Sequence[Path], where: Path) -> Path:
+def folder_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
     """A folder holding the files (hard links, else copies), kept while it holds the same ones."""
     names = {p.name for p in files}
     same = where.is_dir() and {p.name for p in where.iterdir()} == names
@@ -403,14 +407,119 @@ def folder_inbox(files: Sequence[Path], where: Path) -> Path:
     return where
 
 
-INBOX_KINDS: dict[str, InboxKind] = {"folder": folder_inbox}
+def mail_messages(corpus: Corpus, files: Sequence[Path]) -> Iterator[tuple[datetime, bytes]]:
+    """(arrival, message) of each file: its unit's message, the workbook attached under its own
+    name, written as one of `MAIL_STYLES` writes it (tools/sample_mail.py), a minute apart."""
+    from tools import sample_mail
+
+    at = {p: i for i, p in enumerate(corpus.files)}
+    for n, path in enumerate(files):
+        unit = corpus.units[at[path]]
+        style = MAIL_STYLES[n % len(MAIL_STYLES)]
+        received = RECEIVED + timedelta(minutes=n)
+        raw = sample_mail.message(
+            sender=(f"MTTQ {unit.name}", f"mttq.{unit.code}@gmail.com"),
+            subject=f"Báo cáo năm {PERIOD} - {unit.name}",
+            sent=received - timedelta(seconds=17),
+            message_id=f"bench-{unit.code}@mail.gmail.com",
+            text=f"Kính gửi Ban Thường trực,\n{unit.name} xin gửi biểu số liệu năm {PERIOD}.",
+            attachments=(sample_mail.Attachment(path.name, path.read_bytes(), style),),
+            client="webmail" if style == "raw" else style,
+            received=received,
+        )
+        yield received, raw
+
+
+def mail_cache(corpus: Corpus) -> Path:
+    """Where the mailboxes made of this corpus are kept: beside it, under its stamp (a rebuilt
+    corpus, or other messages, make new ones)."""
+    stamp = (corpus.folder.parent / STAMP).read_bytes() + f"/mail {MAIL_VERSION}".encode()
+    return corpus.folder.parent / f"mail-{hashlib.sha256(stamp).hexdigest()[:12]}"
+
+
+def _built(where: Path, build: Callable[[Path], None]) -> Path:
+    """`where`, built by `build` (into a temporary name, then renamed) unless it is there already."""
+    if not where.exists():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        tmp = where.with_name(where.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.unlink(missing_ok=True)
+        build(tmp)
+        tmp.rename(where)
+    return where
+
+
+def mbox_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
+    """An mbox as Gmail Takeout writes one, one message per file."""
+    from tools import sample_mail
+
+    def build(tmp: Path) -> None:
+        tmp.write_bytes(sample_mail.mbox(list(mail_messages(corpus, files))))
+
+    return _built(where.with_suffix(".mbox"), build)
+
+
+def maildir_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
+    """A Maildir, one message per file in new/, delivered (modified) at its arrival."""
+
+    def build(tmp: Path) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (tmp / sub).mkdir(parents=True)
+        for n, (received, raw) in enumerate(mail_messages(corpus, files)):
+            stamp = received.timestamp()
+            path = tmp / "new" / f"{int(stamp)}.M{n}P1.bench"
+            path.write_bytes(raw)
+            os.utime(path, (stamp, stamp))
+
+    return _built(where, build)
+
+
+INBOX_KINDS: dict[str, InboxKind] = {"folder": folder_inbox, "mbox": mbox_inbox, "maildir": maildir_inbox}
+MAIL_KINDS = ("mbox", "maildir", "imap")  # measured at the largest size, against the folder
+KIND_TARGETS = {"mbox": 1.3, "maildir": 1.3, "imap": 2.0}  # × the folder's time (#11)
+
+
+class ImapInbox:
+    """A real IMAP server on this computer (pymap, in memory, as the tests start it), holding the
+    files' messages, delivered by APPEND with their arrival as INTERNALDATE."""
+
+    folder = "INBOX"
+
+    def __init__(self, corpus: Corpus, files: Sequence[Path], scratch: Path) -> None:
+        self.corpus, self.files, self.scratch = corpus, files, scratch
+        self._stack = contextlib.ExitStack()
+        self.url = ""
+        self.seeding = math.nan  # seconds to deliver the messages
+
+    def __enter__(self) -> ImapInbox:
+        from tools.mail_servers import imap_server
+
+        server = self._stack.enter_context(imap_server(self.scratch, debug=False))
+        start = time.perf_counter()
+        with server.client() as client:
+            for received, raw in mail_messages(self.corpus, self.files):
+                client.append(self.folder, raw, msg_time=received)
+        self.seeding = time.perf_counter() - start
+        self.url = f"{server.url}/{self.folder}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        from tools.mail_servers import PASSWORD
+
+        return {**os.environ, "MTTQ_MAIL_PASSWORD": PASSWORD}
 
 
 def make_inbox(
     corpus: Corpus, files: Sequence[Path], root: Path, name: str, kind: str = "folder"
 ) -> tuple[Path, Path]:
-    """The SOURCE of `kind` holding `files` of the corpus, and a roster of their units."""
-    source = INBOX_KINDS[kind](files, root / f"{kind}-{name}")
+    """The SOURCE of `kind` holding `files` of the corpus (a mailbox kept beside the corpus), and
+    a roster of their units."""
+    place = root if kind == "folder" else mail_cache(corpus)
+    source = INBOX_KINDS[kind](corpus, files, place / f"{kind}-{name}")
     roster = root / f"don-vi-{name}.csv"
     at = {p: i for i, p in enumerate(corpus.files)}
     units = [corpus.units[at[p]] for p in files]
