@@ -190,8 +190,10 @@ def _envelope(msg: Message, entry: Entry) -> tuple[Source, str, str, tuple[tuple
     assert mail is not None
     view = _view(msg)
     name, address = _sender(msg, view)
-    sender = str(Address(display_name=name, addr_spec=address)) if address else name
-    subject = clean_text(str(_header(view, "subject") or ""))
+    sender = _shown_sender(name, address)
+    raw_subject = msg.get("subject")
+    plain = _plain_text(raw_subject) if isinstance(raw_subject, str) else None
+    subject = clean_text(plain if plain is not None else str(_header(view, "subject") or ""))
     message_id = clean_text(str(msg.get("message-id", "")))  # ASCII: needs no decoding
     received, origin = mail.received, mail.received_from
     notes: tuple[tuple[str, str], ...] = ()
@@ -227,12 +229,42 @@ def _envelope(msg: Message, entry: Entry) -> tuple[Source, str, str, tuple[tuple
 # A From as mail programs write it: ASCII, a display name (quoted, plain words, or encoded words
 # only) and one address in <>. Read by `_simple_sender` without the email package's full header
 # parser, which took a third of the time of parsing a message; anything else goes to that parser.
+# So are a Subject and an attachment's name that are ASCII or encoded words only (`_plain_text`).
 _SIMPLE_FROM = re.compile(
     r'\s*(?:"(?P<quoted>[^"\\]*)"|(?P<words>[\sA-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]*?))\s*'
     r"<(?P<address>[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>\s*",
     re.ASCII,
 )
 _ENCODED_WORDS = re.compile(r"\s*(?:=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\s*)+", re.ASCII)
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
+
+
+def _plain_text(raw: str) -> str | None:
+    """ASCII text, or encoded words only, as `policy.default` decodes it (up to spacing, which
+    `clean_text` and `clean_name` make single); None for anything else."""
+    if not raw.isascii():
+        return None
+    if "=?" not in raw:
+        return raw
+    if not _ENCODED_WORDS.fullmatch(raw):
+        return None  # encoded words mixed with plain ones: the parser's spacing rules apply
+    try:
+        return "".join(
+            part.decode(charset or "ascii") if isinstance(part, bytes) else part
+            for part, charset in decode_header(raw)
+        )
+    except (LookupError, UnicodeError, ValueError, binascii.Error):
+        return None
+
+
+def _shown_sender(name: str, address: str) -> str:
+    """ "Name <address>", quoted where the name needs it; a dot-atom address is not parsed again."""
+    if not address:
+        return name
+    local, at, domain = address.rpartition("@")
+    if at and _DOT_ATOM.fullmatch(local) and _DOT_ATOM.fullmatch(domain):
+        return str(Address(display_name=name, username=local, domain=domain))
+    return str(Address(display_name=name, addr_spec=address))
 
 
 def _simple_sender(raw: str) -> tuple[str, str] | None:
@@ -241,18 +273,8 @@ def _simple_sender(raw: str) -> tuple[str, str] | None:
     match = _SIMPLE_FROM.fullmatch(raw) if raw.isascii() else None
     if match is None:
         return None
-    name = match["quoted"] if match["quoted"] is not None else match["words"]
-    if "=?" in name:
-        if not _ENCODED_WORDS.fullmatch(name):
-            return None  # encoded words mixed with plain ones: the parser's spacing rules apply
-        try:
-            name = "".join(
-                part.decode(charset or "ascii") if isinstance(part, bytes) else part
-                for part, charset in decode_header(name)
-            )
-        except (LookupError, UnicodeError, ValueError, binascii.Error):
-            return None
-    return clean_text(name), match["address"].lower()
+    name = _plain_text(match["quoted"] if match["quoted"] is not None else match["words"])
+    return None if name is None else (clean_text(name), match["address"].lower())
 
 
 def _sender(msg: Message, view: EmailMessage) -> tuple[str, str]:
@@ -318,7 +340,7 @@ def _attachments(
         if "name" not in raw and ctype not in _SUFFIX_OF_TYPE:
             continue  # the text of the message (a look at the raw header: the parsers cost)
         try:  # the name decoded as policy.default decodes it
-            raw_name = _view(part).get_filename() if "name" in raw else None
+            raw_name = _filename(part) if "name" in raw else None
         except Exception:  # a parameter too broken to decode
             raw_name = None
         name = clean_name(raw_name) if raw_name else ""
@@ -357,6 +379,15 @@ def _attachments(
         target.write_bytes(leaf.decoded())  # a zip is opened from a file
         found.append(Entry(at, target, source, stamp=stamp, notes=notes, **kind))
     return found, others
+
+
+def _filename(part: Message) -> str | None:
+    """The attachment's name as `policy.default` reads it: read from the raw header (compat32)
+    when that gives ASCII or encoded words only, else through the full parser."""
+    plain = part.get_filename()
+    if isinstance(plain, str) and (text := _plain_text(plain)) is not None:
+        return text
+    return _view(part).get_filename()
 
 
 def _unique(shown: str, taken: set[str]) -> str:

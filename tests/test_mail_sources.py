@@ -10,13 +10,14 @@ import os
 import unicodedata
 from datetime import date, datetime, timedelta
 from email import policy
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Consolidation, Options, check, consolidate, messages
+from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import (
     ACCEPTED,
@@ -32,7 +33,7 @@ from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.mailboxes import MailAccess, from_line_time, kind
 from mttq_xlsx.messages import MAX_ATTACHMENT, clean_name
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.roster import read_roster
+from mttq_xlsx.roster import clean_text, read_roster
 from mttq_xlsx.workers import Limits
 from tests.mail_helpers import (
     ADDRESS,
@@ -51,6 +52,7 @@ from tests.mail_helpers import (
     write_maildir,
     write_mbox,
 )
+from tools import sample_mail
 from tools.sample_mail import zipped
 
 PERIOD = parse_period("2024-6T")
@@ -498,6 +500,35 @@ def test_a_from_of_the_common_form_is_read_as_the_header_parser_reads_it(raw: st
 )
 def test_any_other_from_goes_to_the_header_parser(raw: str) -> None:
     assert messages._simple_sender(raw) is None
+
+
+@pytest.mark.parametrize("style", ["gmail", "outlook", "thunderbird", "apple", "raw"])
+@pytest.mark.parametrize("name", [LONG_NAME, "Báo cáo.xlsx", "BC  6T-2024.xls", "bieu-so-lieu.ods"])
+def test_an_attachment_name_and_a_subject_read_as_the_header_parser_reads_them(style: str, name: str) -> None:
+    """The name of an attachment as each client writes it, and a subject, read from the raw
+    header where that can be done: the same text the email package's full parser gives."""
+    part = mime.header(sample_mail.attachment_part(sample_mail.Attachment(name, b"x", style)).encode())[0]
+    parsed = messages._view(part).get_filename()
+    assert (
+        messages.clean_name(messages._filename(part) or "")
+        == messages.clean_name(parsed)
+        == name.replace("  ", " ")
+    )
+    if style in ("gmail", "outlook"):  # encoded words, or ASCII: no full parse
+        assert messages._plain_text(part.get_filename()) is not None
+    subject = f"Subject: {sample_mail._header_text('Báo cáo: ' + name)}\n\n".encode()
+    head = mime.header(subject)[0]
+    plain = messages._plain_text(head["subject"])
+    assert plain is not None
+    assert clean_text(plain) == clean_text(str(messages._view(head)["subject"]))
+
+
+@pytest.mark.parametrize(
+    "name, address",
+    [("MTTQ Phường Ba Đình", "mttq.00004@gmail.com"), ('Nguyễn, Văn "A"', "a.b+c@x.vn"), ("", "a@b.vn")],
+)
+def test_a_sender_is_shown_as_the_address_parser_shows_it(name: str, address: str) -> None:
+    assert messages._shown_sender(name, address) == str(Address(display_name=name, addr_spec=address))
 
 
 # ---------------------------------------------------------------------- who sent it
