@@ -293,8 +293,8 @@ def _read_message_alone(entry: Entry, options: Options) -> _Mailed | None:
 
 def _in_order(entries: list[Entry], results: list[_Outcome | _Mailed | None]) -> list[_Outcome]:
     """The outcomes in the order of `entries`; messages that share a label (one sender, one
-    minute) told apart as "label (2)" in mailbox order; the attachments of a run of messages
-    (a mailbox's, all shown alike until parsed) sorted by the path shown, as files are."""
+    minute) told apart as "label (2)" in mailbox order; the attachments of the messages of one
+    mailbox (all shown alike until parsed) sorted by the path shown, as files are, in its place."""
     mailed = [
         (r, bool(e.mail and e.mail.named))
         for e, r in zip(entries, results, strict=True)
@@ -305,18 +305,23 @@ def _in_order(entries: list[Entry], results: list[_Outcome | _Mailed | None]) ->
     ):
         if label != message.label:
             _relabel(message, label)
+    first: dict[
+        str, int
+    ] = {}  # a mailbox's messages share the path shown until parsed: they stay together, in place
+    for i, entry in enumerate(entries):
+        first.setdefault(entry.shown, i)
     out: list[_Outcome] = []
-    run: list[tuple[str, list[_Outcome]]] = []
-    for result in results:
+    run: list[tuple[tuple[int, str], list[_Outcome]]] = []
+    for entry, result in zip(entries, results, strict=True):
         if isinstance(result, _Mailed):
-            run += result.attachments
+            run += [((first[entry.shown], shown), outcomes) for shown, outcomes in result.attachments]
         elif isinstance(result, _Outcome):
             out += [*_sorted_run(run), result]
             run = []
     return out + _sorted_run(run)
 
 
-def _sorted_run(run: list[tuple[str, list[_Outcome]]]) -> list[_Outcome]:
+def _sorted_run(run: list[tuple[tuple[int, str], list[_Outcome]]]) -> list[_Outcome]:
     run.sort(key=lambda attachment: attachment[0])
     return [o for _, outcomes in run for o in outcomes]
 

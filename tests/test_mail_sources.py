@@ -602,6 +602,21 @@ def test_check_reads_a_saved_message_and_an_mbox(tmp_path: Path) -> None:
     ]
 
 
+def test_check_lists_the_sources_in_the_order_given(tmp_path: Path) -> None:
+    """Each source's files together, the sources in the order given (not by name), a mailbox's
+    messages read by the reading workers included."""
+    at = vn(2024, 6, 7, 17, 3)
+    eml = tmp_path / "Văn Quan.eml"
+    eml.write_bytes(mail(unit("184"), at, [("BC Văn Quan.xls", VAN_QUAN)]))
+    box = write_mbox(tmp_path / "thu-den.mbox", [(at, mail(unit("178"), at, [("TP.xlsx", LANG_SON)]))])
+    result = check([box, eml, LANG_SON], Options())
+    assert [f.path for f in result.files] == [
+        f"thu-den.mbox › 2024-06-07 17:03 {ADDRESS['178']} › TP.xlsx",
+        "Văn Quan.eml › BC Văn Quan.xls",
+        LANG_SON.name,
+    ]
+
+
 def test_the_mailbox_is_not_changed(tmp_path: Path) -> None:
     at = vn(2024, 6, 5, 9, 0)
     maildir = write_maildir(
