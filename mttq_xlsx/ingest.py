@@ -30,6 +30,7 @@ from .envelope import envelope_issues
 from .errors import Rejected, traced
 from .intake import Entry
 from .mailboxes import MailAccess
+from .messages import parse
 from .model import FileRecord, Issue, Submission
 from .output import reason
 from .periods import VIETNAM, Period, parse_period
@@ -197,15 +198,44 @@ def _start_worker(options: Options) -> None:
     _worker_lookups = (options, _Lookups(options.roster))
 
 
-def _read_in_worker(entry: Entry) -> _Outcome:
+@dataclass
+class _Mailed:
+    """What a reading worker makes of one message: its label, and for each of its attachments (in
+    the message's order) the path shown and the outcomes (a zip's: one per member); none when
+    the message was received before `--since`."""
+
+    label: str
+    attachments: list[tuple[str, list[_Outcome]]]
+
+
+def _read_in_worker(entry: Entry) -> _Outcome | _Mailed | None:
     assert _worker_lookups is not None
     options, lookups = _worker_lookups
     with traced():
-        outcome = _read_one(entry, options, lookups)
-        # what the mail says: an arrival time from Date: only, a sender of another unit
-        found = envelope_issues(entry, outcome.record, outcome.submission, lookups.emailed)
-        outcome.issues = outcome.issues + found
-        return outcome
+        if not _is_message(entry):
+            return _read_checked(entry, options, lookups)
+        # a message is parsed here, by the worker that reads its attachments: one task, one process
+        assert entry.mail is not None
+        parsed = parse(entry)
+        if mailboxes.left_out(parsed, entry.mail.since):
+            return None
+        attachments = []
+        for found in parsed.entries:
+            members = intake.expand(found) if found.is_zip else [found]
+            attachments.append((found.shown, [_read_checked(m, options, lookups) for m in members]))
+        return _Mailed(parsed.label, attachments)
+
+
+def _is_message(entry: Entry) -> bool:
+    return entry.mail is not None and not entry.rejected and not entry.ignored
+
+
+def _read_checked(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
+    outcome = _read_one(entry, options, lookups)
+    # what the mail says: an arrival time from Date: only, a sender of another unit
+    found = envelope_issues(entry, outcome.record, outcome.submission, lookups.emailed)
+    outcome.issues = outcome.issues + found
+    return outcome
 
 
 def _expand_in_worker(entry: Entry) -> list[Entry]:
@@ -215,11 +245,14 @@ def _expand_in_worker(entry: Entry) -> list[Entry]:
 
 def _read_all(entries: list[Entry], options: Options, progress: Progress | None) -> list[_Outcome]:
     """Read every entry in capped worker processes, even a single file: a damaged file can abort
-    or hang the parser, and must not take the run with it. Outcomes come in the order of `entries`."""
+    or hang the parser, and must not take the run with it. A message (`mail` set) is one task:
+    its worker parses it and reads its attachments; a message that takes its worker down is
+    parsed again on its own and its attachments read one by one, as files are. Outcomes come in
+    the order of `entries`, each message's attachments in its place, by the path shown."""
     if not entries:
         return []
     workers = min(options.workers or os.cpu_count() or 1, len(entries))
-    outcomes: list[_Outcome | None] = [None] * len(entries)
+    results: list[_Outcome | _Mailed | None] = [None] * len(entries)
     done = workers_run(
         _read_in_worker,
         entries,
@@ -229,17 +262,85 @@ def _read_all(entries: list[Entry], options: Options, progress: Progress | None)
         setup_args=(options,),
         batch_size=BATCH_LIMIT,
     )
-    for n, (index, outcome) in enumerate(done, 1):
-        if isinstance(outcome, Failed):
-            entry = entries[index]
+    for n, (index, result) in enumerate(done, 1):
+        entry = entries[index]
+        if isinstance(result, Failed) and _is_message(entry):
+            result = _read_message_alone(entry, options)
+        elif isinstance(result, Failed):
             # a member that killed its worker is not inflated again here, outside the caps
             sha = entry.digest() if entry.member is None else ""
             record = FileRecord(path=entry.shown, sha256=sha, source=entry.source)
-            outcome = _reject(record, *_failure(outcome, options.limits))
-        outcomes[index] = outcome
+            result = _reject(record, *_failure(result, options.limits))
+        results[index] = result
         if progress:
             progress(n, len(entries))
-    return outcomes  # type: ignore[return-value]  # every index was filled
+    return _in_order(entries, results)
+
+
+def _read_message_alone(entry: Entry, options: Options) -> _Mailed | None:
+    """A message whose task took its worker down: parsed on its own (a message that kills the
+    parser is listed as damaged), then each attachment read as a file is."""
+    parsed = mailboxes.parsed_messages([entry], 1, options.limits)
+    if not parsed:
+        return None  # received before --since
+    message = parsed[0]
+    assert isinstance(message, mailboxes.Message)
+    found = message.parsed.entries
+    return _Mailed(
+        message.parsed.label, [(e.shown, _read_all(_expand([e], options), options, None)) for e in found]
+    )
+
+
+def _in_order(entries: list[Entry], results: list[_Outcome | _Mailed | None]) -> list[_Outcome]:
+    """The outcomes in the order of `entries`; messages that share a label (one sender, one
+    minute) told apart as "label (2)" in mailbox order; the attachments of the messages of one
+    mailbox (all shown alike until parsed) sorted by the path shown, as files are, in its place."""
+    mailed = [
+        (r, bool(e.mail and e.mail.named))
+        for e, r in zip(entries, results, strict=True)
+        if isinstance(r, _Mailed)
+    ]
+    for (message, _), label in zip(
+        mailed, mailboxes.told_apart([(m.label, named) for m, named in mailed]), strict=True
+    ):
+        if label != message.label:
+            _relabel(message, label)
+    first: dict[
+        str, int
+    ] = {}  # a mailbox's messages share the path shown until parsed: they stay together, in place
+    for i, entry in enumerate(entries):
+        first.setdefault(entry.shown, i)
+    out: list[_Outcome] = []
+    run: list[tuple[tuple[int, str], list[_Outcome]]] = []
+    for entry, result in zip(entries, results, strict=True):
+        if isinstance(result, _Mailed):
+            run += [((first[entry.shown], shown), outcomes) for shown, outcomes in result.attachments]
+        elif isinstance(result, _Outcome):
+            out += [*_sorted_run(run), result]
+            run = []
+    return out + _sorted_run(run)
+
+
+def _sorted_run(run: list[tuple[tuple[int, str], list[_Outcome]]]) -> list[_Outcome]:
+    run.sort(key=lambda attachment: attachment[0])
+    return [o for _, outcomes in run for o in outcomes]
+
+
+def _relabel(message: _Mailed, label: str) -> None:
+    """Show `message` and what was found in it under `label` instead of its own."""
+    old = message.label
+
+    def renamed(path: str) -> str:
+        return label + path[len(old) :] if path.startswith(old) else path
+
+    message.label = label
+    message.attachments = [(renamed(shown), outcomes) for shown, outcomes in message.attachments]
+    for _, outcomes in message.attachments:
+        for o in outcomes:
+            o.record.path = renamed(o.record.path)  # the submission's too: it holds this record
+            own = o.submission.issues if o.submission else []
+            for issue in {id(i): i for i in [*o.issues, *own]}.values():
+                issue.path = renamed(issue.path)
 
 
 def _expand(entries: list[Entry], options: Options) -> list[Entry]:

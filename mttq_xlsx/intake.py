@@ -66,6 +66,7 @@ class MailRef:
     received_from: str = ""  # "imap" | "maildir" | "mbox"; "" for a saved .eml (its Received: header)
     key: str = ""  # the mailbox's own name for it (IMAP "UIDVALIDITY:UID", Maildir file, mbox offset)
     named: bool = False  # the path shown names the message already (a saved .eml)
+    since: datetime | None = None  # a message received before this is left out (`--since`)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,12 @@
 """Where an inbox's files come from: a folder (saved `.eml` messages in it too), an mbox file, a
 Maildir, a folder of an IMAP mailbox, or a folder written by `mttq-xlsx fetch` (its manifest).
 
-`opened` lists every entry of the sources for `consolidate` and `check`. Each mail message is
-parsed once, in capped worker processes (`messages.parse`), as zips are opened: a message may be
-anything. Its attachments are written to a temporary folder that lives as long as the `with`.
-Nothing in a source is changed: files are only read, an IMAP folder only examined.
+`opened` lists every entry of the sources for `consolidate` and `check`, each message unparsed:
+the worker that reads its attachments parses it (`ingest`), in a capped process, as zips are
+opened: a message may be anything. `parsed_messages` parses messages on their own (for `fetch`,
+and for a message that took its reading worker down). Attachments written out (zips, parts of
+a forwarded message) go to a temporary folder that lives as long as the `with`. Nothing in a
+source is changed: files are only read, an IMAP folder only examined.
 """
 
 from __future__ import annotations
@@ -81,17 +83,21 @@ def opened(
     limits: Limits,
     given_one_by_one: bool = False,
 ) -> Iterator[list[Entry]]:
-    """Every entry of `sources`, each message replaced by its attachments (or by itself, when it
-    has no report or cannot be read); zips are left to the caller. `given_one_by_one`: each
-    source is shown by its own name (`check`), else entries are shown relative to the one source
-    (`consolidate`)."""
+    """Every entry of `sources`, sorted by the path shown, each message still to parse (`mail`
+    set, with `access.since`); zips are left to the caller. `given_one_by_one`: each source is
+    shown by its own name (`check`), else entries are shown relative to the one source
+    (`consolidate`). `workers` and `limits` are the reading's: nothing is parsed here."""
+    since = datetime.combine(access.since, time(0), VIETNAM) if access.since else None
     with tempfile.TemporaryDirectory(prefix="mttq-thu-") as tmp:
         entries: list[Entry] = []
         for number, source in enumerate(sources):
             spool = Path(tmp) / str(number)
             spool.mkdir()
             found = listed(source, access, spool, given_one_by_one)
-            entries += flattened(parsed_messages(found, workers, limits, access.since))
+            if since is not None:
+                found = [replace(e, mail=replace(e.mail, since=since)) if e.mail else e for e in found]
+            found.sort(key=lambda e: e.shown)  # a mailbox's messages, all shown alike, stay in its order
+            entries += found
         yield entries
 
 
@@ -244,7 +250,8 @@ def parsed_messages(
     entries: list[Entry], workers: int | None, limits: Limits, since: date | None = None
 ) -> list[Entry | Message]:
     """Every entry, each message parsed in a capped worker process; messages received before
-    `since` left out; two messages that would be shown alike told apart ("… (2)")."""
+    `since` (else their own `MailRef.since`) left out; two messages that would be shown alike
+    told apart ("… (2)")."""
     at = [i for i, e in enumerate(entries) if e.mail is not None and not e.rejected and not e.ignored]
     if not at:
         return list(entries)
@@ -262,10 +269,13 @@ def parsed_messages(
             rejected = replace(entry, mail=None, rejected=("corrupt_file", message, result.detail), sha256="")
             result = Parsed(entry.shown, Source(kind="mail"), "", "", (rejected,))
         out[at[index]] = Message(entry, result)
-    if since is not None:
-        start = datetime.combine(since, time(0), VIETNAM)
-        out = [m for m in out if not _before(m, start)]
-    return _told_apart(out)
+    start = datetime.combine(since, time(0), VIETNAM) if since else None
+    kept = [m for m in out if not isinstance(m, Message) or not left_out(m.parsed, start or _since(m.entry))]
+    return _told_apart(kept)
+
+
+def _since(entry: Entry) -> datetime | None:
+    return entry.mail.since if entry.mail else None
 
 
 def _parse_in_worker(entry: Entry) -> Parsed:
@@ -273,31 +283,37 @@ def _parse_in_worker(entry: Entry) -> Parsed:
         return parse(entry)
 
 
-def _before(item: Entry | Message, start: datetime) -> bool:
-    received = item.parsed.source.received_at if isinstance(item, Message) else None
-    return received is not None and received < start
+def left_out(parsed: Parsed, since: datetime | None) -> bool:
+    """A message received before `since` (`--since`) is not read."""
+    received = parsed.source.received_at
+    return since is not None and received is not None and received < since
 
 
-def _told_apart(items: list[Entry | Message]) -> list[Entry | Message]:
-    """Messages with the same label (one sender, one minute) renamed "label (2)", in mailbox order."""
-    counts = Counter(m.parsed.label for m in items if isinstance(m, Message) and not m.entry.mail.named)  # type: ignore[union-attr]
+def told_apart(labels: Sequence[tuple[str, bool]]) -> list[str]:
+    """The labels of messages, in mailbox order, given as (label, named: a saved .eml's own path),
+    with those that several messages share (one sender, one minute) made "label (2)", "label (3)"…"""
+    counts = Counter(label for label, named in labels if not named)
     seen: Counter[str] = Counter()
-    out: list[Entry | Message] = []
-    for item in items:
-        if isinstance(item, Message) and counts[item.parsed.label] > 1:
-            old = item.parsed.label
-            seen[old] += 1
-            if seen[old] > 1:
-                new = f"{old} ({seen[old]})"
-                entries = tuple(replace(e, shown=new + e.shown[len(old) :]) for e in item.parsed.entries)
-                item = Message(item.entry, replace(item.parsed, label=new, entries=entries))
-        out.append(item)
+    out = []
+    for label, _ in labels:
+        if counts[label] > 1:
+            seen[label] += 1
+            if seen[label] > 1:
+                label = f"{label} ({seen[label]})"
+        out.append(label)
     return out
 
 
-def flattened(items: list[Entry | Message]) -> list[Entry]:
-    """Each message replaced by what it lists, sorted by the path shown (a mailbox's messages by
-    arrival: their labels start with the time)."""
-    entries = [e for item in items for e in (item.parsed.entries if isinstance(item, Message) else (item,))]
-    entries.sort(key=lambda e: e.shown)
-    return entries
+def _told_apart(items: list[Entry | Message]) -> list[Entry | Message]:
+    """Messages with the same label renamed "label (2)" (`told_apart`), their entries with them."""
+    messages = [item for item in items if isinstance(item, Message)]
+    named = [(m.parsed.label, bool(m.entry.mail and m.entry.mail.named)) for m in messages]
+    new_labels = iter(told_apart(named))
+    out: list[Entry | Message] = []
+    for item in items:
+        if isinstance(item, Message) and (new := next(new_labels)) != item.parsed.label:
+            old = item.parsed.label
+            entries = tuple(replace(e, shown=new + e.shown[len(old) :]) for e in item.parsed.entries)
+            item = Message(item.entry, replace(item.parsed, label=new, entries=entries))
+        out.append(item)
+    return out

@@ -16,12 +16,14 @@ is the commonest mistake.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
+from email.header import decode_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import parsedate_to_datetime
@@ -123,11 +125,11 @@ def parse(entry: Entry) -> Parsed:
         return Parsed(label, envelope, "", origin, (listed,))
     sha = hashlib.sha256(data).hexdigest()
     try:
-        top = mime.header(data)[0]
-        if not top.keys():
+        top = mime.header(data)
+        if not top[0].keys():
             return _malformed(entry, sha, "no header fields")
-        envelope, label, origin, notes = _envelope(top, entry)
-        attachments, others = _attachments(data, entry, label, envelope, notes)
+        envelope, label, origin, notes = _envelope(top[0], entry)
+        attachments, others = _attachments(data, top, entry, label, envelope, notes)
     except Exception as exc:  # headers and MIME are read leniently; this is a fault of a strange kind
         return _malformed(entry, sha, said(exc))
     if not any(not a.ignored for a in attachments):  # only documents that are not read, or nothing
@@ -187,9 +189,11 @@ def _envelope(msg: Message, entry: Entry) -> tuple[Source, str, str, tuple[tuple
     mail = entry.mail
     assert mail is not None
     view = _view(msg)
-    name, address = _sender(view)
-    sender = str(Address(display_name=name, addr_spec=address)) if address else name
-    subject = clean_text(str(_header(view, "subject") or ""))
+    name, address = _sender(msg, view)
+    sender = _shown_sender(name, address)
+    raw_subject = msg.get("subject")
+    plain = _plain_text(raw_subject) if isinstance(raw_subject, str) else None
+    subject = clean_text(plain if plain is not None else str(_header(view, "subject") or ""))
     message_id = clean_text(str(msg.get("message-id", "")))  # ASCII: needs no decoding
     received, origin = mail.received, mail.received_from
     notes: tuple[tuple[str, str], ...] = ()
@@ -222,8 +226,67 @@ def _envelope(msg: Message, entry: Entry) -> tuple[Source, str, str, tuple[tuple
     return source, f"{entry.shown}{MEMBER}{when} {address or name or UNKNOWN_SENDER}", origin, notes
 
 
-def _sender(view: EmailMessage) -> tuple[str, str]:
+# A From as mail programs write it: ASCII, a display name (quoted, plain words, or encoded words
+# only) and one address in <>. Read by `_simple_sender` without the email package's full header
+# parser, which took a third of the time of parsing a message; anything else goes to that parser.
+# So are a Subject and an attachment's name that are ASCII or encoded words only (`_plain_text`).
+_SIMPLE_FROM = re.compile(
+    r'\s*(?:"(?P<quoted>[^"\\]*)"|(?P<words>[\sA-Za-z0-9!#$%&\'*+/=?^_`{|}~.-]*?))\s*'
+    r"<(?P<address>[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+)>\s*",
+    re.ASCII,
+)
+_ENCODED_WORDS = re.compile(r"\s*(?:=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=\s*)+", re.ASCII)
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*", re.ASCII)
+
+
+def _plain_text(raw: str) -> str | None:
+    """ASCII text, or encoded words only, as `policy.default` decodes it (up to spacing, which
+    `clean_text` and `clean_name` make single); None for anything else."""
+    if not raw.isascii():
+        return None
+    if "=?" not in raw:
+        return raw
+    if not _ENCODED_WORDS.fullmatch(raw):
+        return None  # encoded words mixed with plain ones: the parser's spacing rules apply
+    try:
+        return "".join(
+            part.decode(charset or "ascii") if isinstance(part, bytes) else part
+            for part, charset in decode_header(raw)
+        )
+    except (LookupError, UnicodeError, ValueError, binascii.Error):
+        return None
+
+
+def _shown_sender(name: str, address: str) -> str:
+    """ "Name <address>", quoted where the name needs it; a dot-atom address is not parsed again."""
+    if not address:
+        return name
+    local, at, domain = address.rpartition("@")
+    if at and _DOT_ATOM.fullmatch(local) and _DOT_ATOM.fullmatch(domain):
+        return str(Address(display_name=name, username=local, domain=domain))
+    return str(Address(display_name=name, addr_spec=address))
+
+
+def _simple_sender(raw: str) -> tuple[str, str] | None:
+    """(display name, address) of a From of the common form, as the full parser reads it; None
+    for any other form."""
+    match = _SIMPLE_FROM.fullmatch(raw) if raw.isascii() else None
+    if match is None:
+        return None
+    name = _plain_text(match["quoted"] if match["quoted"] is not None else match["words"])
+    return None if name is None else (clean_text(name), match["address"].lower())
+
+
+def _sender(msg: Message, view: EmailMessage) -> tuple[str, str]:
     """The sender's display name and address (lower case); a From that is not an address as the name."""
+    raw = msg.get_all("from") or []  # compat32: the raw text (a Header when it has raw 8-bit bytes)
+    if len(raw) == 1 and isinstance(raw[0], str) and (simple := _simple_sender(raw[0])):
+        return simple
+    return _parsed_sender(view)
+
+
+def _parsed_sender(view: EmailMessage) -> tuple[str, str]:
+    """`_sender` through the email package's header parser: any From at all."""
     header = _header(view, "from")
     if header is None:
         return "", ""
@@ -251,17 +314,23 @@ def _moment(text: str) -> datetime | None:
 
 
 def _attachments(
-    data: bytes, entry: Entry, label: str, envelope: Source, notes: tuple[tuple[str, str], ...]
+    data: bytes,
+    top: tuple[Message, int],
+    entry: Entry,
+    label: str,
+    envelope: Source,
+    notes: tuple[tuple[str, str], ...],
 ) -> tuple[list[Entry], list[str]]:
     """Every attachment that looks like a document (forwarded messages' too), each pointing at its
-    bytes in the message file, and the names of the other named attachments (pictures)."""
+    bytes in the message file, and the names of the other named attachments (pictures); `top`:
+    the message's header, read already."""
     mail = entry.mail
     assert mail is not None
     stamp = envelope.received_at or _file_time(entry.path)
     found: list[Entry] = []
     others: list[str] = []
     shown: set[str] = set()
-    for leaf in mime.leaves(data):
+    for leaf in mime.leaves(data, top=top):
         part = leaf.head
         ctype = part.get_content_type()
         disposition = part.get_content_disposition()
@@ -271,7 +340,7 @@ def _attachments(
         if "name" not in raw and ctype not in _SUFFIX_OF_TYPE:
             continue  # the text of the message (a look at the raw header: the parsers cost)
         try:  # the name decoded as policy.default decodes it
-            raw_name = _view(part).get_filename() if "name" in raw else None
+            raw_name = _filename(part) if "name" in raw else None
         except Exception:  # a parameter too broken to decode
             raw_name = None
         name = clean_name(raw_name) if raw_name else ""
@@ -310,6 +379,15 @@ def _attachments(
         target.write_bytes(leaf.decoded())  # a zip is opened from a file
         found.append(Entry(at, target, source, stamp=stamp, notes=notes, **kind))
     return found, others
+
+
+def _filename(part: Message) -> str | None:
+    """The attachment's name as `policy.default` reads it: read from the raw header (compat32)
+    when that gives ASCII or encoded words only, else through the full parser."""
+    plain = part.get_filename()
+    if isinstance(plain, str) and (text := _plain_text(plain)) is not None:
+        return text
+    return _view(part).get_filename()
 
 
 def _unique(shown: str, taken: set[str]) -> str:

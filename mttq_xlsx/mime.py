@@ -52,11 +52,18 @@ def header(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Messag
     return parsed, body
 
 
-def leaves(data: bytes, start: int = 0, stop: int | None = None, depth: int = 0) -> Iterator[Leaf]:
+def leaves(
+    data: bytes,
+    start: int = 0,
+    stop: int | None = None,
+    depth: int = 0,
+    top: tuple[Message, int] | None = None,
+) -> Iterator[Leaf]:
     """Every part of the message in `data[start:stop]` that is not a container: a multipart is cut
-    at its boundary lines, a forwarded message (message/rfc822) opened."""
+    at its boundary lines, a forwarded message (message/rfc822) opened. `top`: its `header`, when
+    the caller has read it already."""
     stop = len(data) if stop is None else stop
-    head, body = header(data, start, stop)
+    head, body = top or header(data, start, stop)
     ctype = head.get_content_type()
     boundary = head.get_boundary() if ctype.startswith("multipart/") else None
     if boundary and depth < MAX_DEPTH:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,28 @@ def test_subset_inbox_uses_links_and_a_roster_of_its_own(corpus: bench.Corpus, t
     assert all(not (inbox / n).is_symlink() for n in names)  # consolidate skips links leaving the inbox
     assert [u.code for u in read_roster(roster)] == [u.code for u in corpus.units[:3]]
     assert bench.subset_inbox(corpus, 3, tmp_path) == (inbox, roster)  # reused as it is
+
+
+@pytest.mark.parametrize("kind", ["mbox", "maildir"])
+def test_a_mailbox_of_the_corpus_reads_back_as_the_folder_does(
+    corpus: bench.Corpus, tmp_path: Path, kind: str
+) -> None:
+    """The bench's mailbox kinds: one message per unit, its workbook attached, kept beside the
+    corpus under its stamp; consolidate finds the folder's figures in it, with each arrival."""
+    source, roster = bench.make_inbox(corpus, corpus.files, tmp_path, "all", kind)
+    assert source.parent == bench.mail_cache(corpus) and source.parent.parent == corpus.folder.parent
+    assert (
+        bench.make_inbox(corpus, corpus.files, tmp_path, "all", kind)[0].stat().st_mtime
+        == source.stat().st_mtime
+    )
+    options = Options(period=parse_period(bench.PERIOD), roster=tuple(read_roster(roster)), workers=2)
+    mailed, folder = consolidate(source, options), consolidate(corpus.folder, options)
+    assert [f.status for f in mailed.files] == [ACCEPTED] * UNITS
+    assert mailed.totals == folder.totals
+    assert sorted(f.source.attachment for f in mailed.files) == sorted(p.name for p in corpus.files)
+    assert sorted(f.source.received_at for f in mailed.files) == [
+        bench.RECEIVED + timedelta(minutes=n) for n in range(UNITS)
+    ]
 
 
 @pytest.mark.libreoffice

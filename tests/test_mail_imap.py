@@ -20,8 +20,8 @@ from mttq_xlsx.mailserver import PASSWORD_VARIABLE, parse_server
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from tests.mail_helpers import INBOX, MBOX, ROSTER, demo_args, mail, unit, vn
-from tests.mail_servers import PASSWORD, USER, Imap, imap_server
 from tools import sample_mail
+from tools.mail_servers import PASSWORD, USER, Imap, imap_server
 
 PERIOD = parse_period("2024-6T")
 READING = {"CAPABILITY", "LOGIN", "AUTHENTICATE", "EXAMINE", "UID SEARCH", "UID FETCH", "LIST", "LOGOUT"}

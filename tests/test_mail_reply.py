@@ -17,7 +17,7 @@ from mttq_xlsx.cli import main
 from mttq_xlsx.mailserver import PASSWORD_VARIABLE
 from mttq_xlsx.replies import STATE
 from tests.mail_helpers import MBOX, demo_args
-from tests.mail_servers import PASSWORD, USER, smtp_server
+from tools.mail_servers import PASSWORD, USER, smtp_server
 from tools.sample_mail import OFFICE
 
 FROM = f"Ban Thường trực UBMTTQ tỉnh Lạng Sơn <{OFFICE}>"

@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import os
 import unicodedata
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Consolidation, Options, check, consolidate, messages
+from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import (
     ACCEPTED,
@@ -27,10 +30,11 @@ from mttq_xlsx.codes import (
 )
 from mttq_xlsx.intake import NOT_READ
 from mttq_xlsx.json_report import json_report_dict
-from mttq_xlsx.mailboxes import from_line_time, kind
+from mttq_xlsx.mailboxes import MailAccess, from_line_time, kind
 from mttq_xlsx.messages import MAX_ATTACHMENT, clean_name
 from mttq_xlsx.periods import parse_period
-from mttq_xlsx.roster import read_roster
+from mttq_xlsx.roster import clean_text, read_roster
+from mttq_xlsx.workers import Limits
 from tests.mail_helpers import (
     ADDRESS,
     BAC_SON,
@@ -48,6 +52,7 @@ from tests.mail_helpers import (
     write_maildir,
     write_mbox,
 )
+from tools import sample_mail
 from tools.sample_mail import zipped
 
 PERIOD = parse_period("2024-6T")
@@ -383,6 +388,149 @@ def test_messages_of_one_sender_in_one_minute_are_told_apart(tmp_path: Path) -> 
     }
 
 
+# ---------------------------------------------------------------------- read where it is parsed
+def _mixed_mailbox() -> list[tuple[datetime, bytes]]:
+    """Two messages of one sender in one minute under one name, a malformed one, a zip, two
+    attachments in one message (the day before), a message with no workbook."""
+    at, before = vn(2024, 6, 5, 9, 0), vn(2024, 6, 4, 8, 0)
+    archive = zipped([("Bình Gia/Lạng Sơn.xlsx", LANG_SON.read_bytes(), vn(2024, 6, 4, 16, 45))])
+    return [
+        (at, mail(unit("178"), at, [("Báo cáo.xlsx", LANG_SON)], subject="lần 1")),
+        (at + timedelta(seconds=30), mail(unit("178"), at, [("Báo cáo.xlsx", CAO_LOC)], subject="lần 2")),
+        (at + timedelta(minutes=3), b"\x00\x01\x02 not a message \xff\xfe" * 40),
+        (at + timedelta(minutes=5), mail(unit("186"), at, [("nén.zip", archive)], style="outlook")),
+        (before, mail(unit("185"), before, [("BS.ods", BAC_SON), ("VQ.xls", VAN_QUAN)], style="thunderbird")),
+        (at + timedelta(minutes=9), mail(unit("188"), at, [])),
+    ]
+
+
+def test_a_mailbox_is_read_message_by_message_by_the_reading_workers(tmp_path: Path) -> None:
+    """Each message is parsed by the worker that reads its attachments: the labels of one sender in
+    one minute still told apart, a malformed message listed, a zip opened, the order by path,
+    --since kept, and the totals those of a folder of the same workbooks."""
+    messages_ = _mixed_mailbox()
+    box = write_mbox(tmp_path / "a.mbox", messages_)
+    result = consolidate(box, options(workers=2))
+    label = f"a.mbox › 2024-06-05 09:00 {ADDRESS['178']}"
+    expected = [
+        (f"a.mbox › 2024-06-04 08:00 {ADDRESS['185']} › BS.ods", ACCEPTED),
+        (f"a.mbox › 2024-06-04 08:00 {ADDRESS['185']} › VQ.xls", ACCEPTED),
+        (f"{label} (2) › Báo cáo.xlsx", ACCEPTED),
+        (f"{label} › Báo cáo.xlsx", SUPERSEDED),  # Lạng Sơn's, sent again in the zip
+        (f"a.mbox › 2024-06-05 09:05 {ADDRESS['186']} › nén.zip › Bình Gia/Lạng Sơn.xlsx", ACCEPTED),
+        (f"a.mbox › 2024-06-05 09:09 {ADDRESS['188']}", IGNORED),
+        ("a.mbox", REJECTED),  # the malformed message: it has no label of its own
+    ]
+    assert sorted((f.path, f.status) for f in result.files) == sorted(expected)
+    assert [f.path for f in result.files] == sorted(f.path for f in result.files)
+    assert {f.path: f.source.subject for f in result.files if f.path.startswith(label)} == {
+        f"{label} › Báo cáo.xlsx": "lần 1",
+        f"{label} (2) › Báo cáo.xlsx": "lần 2",
+    }
+    bad = next(f for f in result.files if f.status == REJECTED)
+    assert (bad.reason, len(bad.sha256)) == ("corrupt_file", 64)
+    # every finding names the file as the list of files does, "(2)" included
+    assert {i.path for i in result.issues} <= {f.path for f in result.files}
+    assert any(i.path == f"a.mbox › 2024-06-04 08:00 {ADDRESS['185']} › VQ.xls" for i in result.issues)
+
+    folder = tmp_path / "thu-muc"
+    folder.mkdir()
+    for i, path in enumerate((LANG_SON, CAO_LOC, BAC_SON, VAN_QUAN)):
+        (folder / f"{i}{path.suffix}").write_bytes(path.read_bytes())
+    assert result.totals == consolidate(folder, options()).totals
+
+    maildir = consolidate(write_maildir(tmp_path / "Maildir", messages_), options(workers=1))
+    assert [(f.path.replace("Maildir", "a.mbox", 1), f.status) for f in maildir.files] == [
+        (f.path, f.status) for f in result.files
+    ]
+
+    since = consolidate(box, options(workers=2), mail=MailAccess(since=date(2024, 6, 5)))
+    assert [f.path for f in since.files] == [f.path for f in result.files if "2024-06-04" not in f.path]
+
+
+def test_a_message_that_takes_its_worker_down_is_read_again_attachment_by_attachment(tmp_path: Path) -> None:
+    """A workbook that hangs the spreadsheet parser, sent with a good one: the message's task is
+    stopped, then the message parsed on its own and each attachment read as a file is."""
+    hang = Path(__file__).parent / "regressions" / "calamine_hang-d3ac21714f71.ods"
+    at = vn(2024, 6, 5, 9, 0)
+    box = write_mbox(
+        tmp_path / "a.mbox",
+        [
+            (at, mail(unit("183"), at, [("treo.ods", hang), ("Cao Lộc.xlsx", CAO_LOC)])),
+            (at + timedelta(minutes=1), mail(unit("178"), at, [("Lạng Sơn.xlsx", LANG_SON)])),
+        ],
+    )
+    result = consolidate(box, options(workers=2, limits=Limits(seconds=2)))
+    label = f"a.mbox › 2024-06-05 09:00 {ADDRESS['183']}"
+    assert files_of(result) == {
+        f"{label} › Cao Lộc.xlsx": (ACCEPTED, ""),
+        f"{label} › treo.ods": (REJECTED, "corrupt_file"),
+        f"a.mbox › 2024-06-05 09:01 {ADDRESS['178']} › Lạng Sơn.xlsx": (ACCEPTED, ""),
+    }
+    stuck = next(f for f in result.files if f.status == REJECTED)
+    assert "quá 2 giây" in stuck.message
+    assert stuck.source.sender == f"MTTQ đơn vị 183 <{ADDRESS['183']}>"
+
+
+FROM_FORMS = [
+    "=?UTF-8?B?TVRUUSBQaMaw4budbmcgQmEgxJDDrG5o?= <mttq.00004@gmail.com>",  # Gmail: encoded words
+    '"=?UTF-8?B?VHLhuqduIFRo4buLIEjDsmE=?=" <Van.Phong+bc@MTTQ-LangSon.gov.vn>',  # Outlook: in quotes
+    "=?UTF-8?B?TVRUUSBQaMaw4budbmcg?=\n\t=?UTF-8?B?QmEgxJDDrG5o?= <a@b.vn>",  # folded
+    '"=?utf-8?q?Ph=C6=B0=E1=BB=9Dng_A?=" <a@b.vn>',
+    "=?iso-8859-1?q?Andr=E9?= <a@b.vn>",
+    '"Nguyen, Van A" <a@b.vn>',
+    "Dr. Who  <who@x.org>",
+    "<a@b.vn>",
+    '"" <a@b.vn>',
+]
+
+
+@pytest.mark.parametrize("raw", FROM_FORMS)
+def test_a_from_of_the_common_form_is_read_as_the_header_parser_reads_it(raw: str) -> None:
+    view = EmailMessage(policy=policy.default)
+    view.set_raw("From", raw)
+    fast = messages._simple_sender(raw)
+    assert fast is not None  # read without the parser…
+    assert fast == messages._parsed_sender(view)  # …as the parser reads it
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["a@b.vn", "MTTQ =?UTF-8?B?UGjGsOG7nW5n?= <a@b.vn>", '"Ban \\"A\\"" <a@b.vn>', "x <a@b.vn>, y <c@d.vn>"],
+)
+def test_any_other_from_goes_to_the_header_parser(raw: str) -> None:
+    assert messages._simple_sender(raw) is None
+
+
+@pytest.mark.parametrize("style", ["gmail", "outlook", "thunderbird", "apple", "raw"])
+@pytest.mark.parametrize("name", [LONG_NAME, "Báo cáo.xlsx", "BC  6T-2024.xls", "bieu-so-lieu.ods"])
+def test_an_attachment_name_and_a_subject_read_as_the_header_parser_reads_them(style: str, name: str) -> None:
+    """The name of an attachment as each client writes it, and a subject, read from the raw
+    header where that can be done: the same text the email package's full parser gives."""
+    part = mime.header(sample_mail.attachment_part(sample_mail.Attachment(name, b"x", style)).encode())[0]
+    parsed = messages._view(part).get_filename()
+    assert (
+        messages.clean_name(messages._filename(part) or "")
+        == messages.clean_name(parsed)
+        == name.replace("  ", " ")
+    )
+    if style in ("gmail", "outlook"):  # encoded words, or ASCII: no full parse
+        assert messages._plain_text(part.get_filename()) is not None
+    subject = f"Subject: {sample_mail._header_text('Báo cáo: ' + name)}\n\n".encode()
+    head = mime.header(subject)[0]
+    plain = messages._plain_text(head["subject"])
+    assert plain is not None
+    assert clean_text(plain) == clean_text(str(messages._view(head)["subject"]))
+
+
+@pytest.mark.parametrize(
+    "name, address",
+    [("MTTQ Phường Ba Đình", "mttq.00004@gmail.com"), ('Nguyễn, Văn "A"', "a.b+c@x.vn"), ("", "a@b.vn")],
+)
+def test_a_sender_is_shown_as_the_address_parser_shows_it(name: str, address: str) -> None:
+    assert messages._shown_sender(name, address) == str(Address(display_name=name, addr_spec=address))
+
+
 # ---------------------------------------------------------------------- who sent it
 def test_a_workbook_of_one_unit_from_another_units_address(tmp_path: Path, roster: tuple) -> None:
     """Cao Lộc's workbook sent from Bắc Sơn's address: a warning naming both. From an address
@@ -451,6 +599,21 @@ def test_check_reads_a_saved_message_and_an_mbox(tmp_path: Path) -> None:
     assert cli.output.splitlines()[:2] == [
         "Văn Quan.eml › BC Văn Quan.xls: đọc được",
         "  Lỗi: Ô Số liệu!E82 (Tỷ lệ hòa giải thành công): tỷ lệ ghi 72,97% nhưng 54/80 = 67,50%.",
+    ]
+
+
+def test_check_lists_the_sources_in_the_order_given(tmp_path: Path) -> None:
+    """Each source's files together, the sources in the order given (not by name), a mailbox's
+    messages read by the reading workers included."""
+    at = vn(2024, 6, 7, 17, 3)
+    eml = tmp_path / "Văn Quan.eml"
+    eml.write_bytes(mail(unit("184"), at, [("BC Văn Quan.xls", VAN_QUAN)]))
+    box = write_mbox(tmp_path / "thu-den.mbox", [(at, mail(unit("178"), at, [("TP.xlsx", LANG_SON)]))])
+    result = check([box, eml, LANG_SON], Options())
+    assert [f.path for f in result.files] == [
+        f"thu-den.mbox › 2024-06-07 17:03 {ADDRESS['178']} › TP.xlsx",
+        "Văn Quan.eml › BC Văn Quan.xls",
+        LANG_SON.name,
     ]
 
 

@@ -25,7 +25,12 @@
    (the exit status is 1 when one fails). openpyxl at the largest size is extrapolated from the
    1,000-file run unless ``--openpyxl-full`` is given; the table says so.
 
-How the files reach consolidate is an inbox kind (``INBOX_KINDS``, ``--inbox``): a folder here.
+How the files reach consolidate is an inbox kind (``--inbox``, all by default): the sizes and
+formats above use a folder; at the largest size the same files also arrive as messages, one
+workbook each, in an mbox, a Maildir (both built with ``tools/sample_mail.py``'s writer and cached
+beside the corpus, under its stamp) and an IMAP folder of a real pymap server on this computer,
+filled by APPEND with each message's arrival; each is measured in turn with the folder, and
+their JSON reports must give the folder's totals (issue #11).
 Peak memory is given two ways: the largest single process (``ru_maxrss`` of the waited child,
 which includes its reaped worker processes) and the whole process tree at once (proportional
 set size of the child and all its descendants, sampled every 50 ms).
@@ -49,7 +54,7 @@ import sys
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -59,7 +64,7 @@ from typing import Any
 
 from mttq_xlsx import __version__, load_spec
 from mttq_xlsx.fieldmap import META_SHEET
-from mttq_xlsx.periods import parse_period
+from mttq_xlsx.periods import VIETNAM, parse_period
 from mttq_xlsx.roster import Unit, all_communes, read_roster, write_roster
 from mttq_xlsx.spec import Field, Spec
 
@@ -382,12 +387,16 @@ def ensure_corpus(root: Path, units: Sequence[Unit], jobs: int = 2, log: Any = p
 
 # ------------------------------------------------------------------------------ inboxes
 # How files reach `mttq-xlsx consolidate SOURCE`: each kind makes, from files of the corpus, a
-# SOURCE that holds them (here a folder, as users save their attachments; a mailbox kind makes its
-# own). `--inbox` picks the kinds measured.
-InboxKind = Callable[[Sequence[Path], Path], Path]
+# SOURCE that holds them: a folder, as users save their attachments, or a mailbox of one message
+# per unit, each with its unit's workbook (an mbox file, a Maildir; IMAP: `ImapInbox`). `--inbox`
+# picks the kinds measured.
+InboxKind = Callable[["Corpus", Sequence[Path], Path], Path]
+MAIL_VERSION = 1  # bump when the messages built for the mailbox kinds change
+MAIL_STYLES = ("gmail", "outlook", "thunderbird", "apple", "raw")  # how the units' clients write
+RECEIVED = datetime(2025, 12, 1, 8, 0, tzinfo=VIETNAM)  # the first message's arrival
 
 
-def folder_inbox(files: Sequence[Path], where: Path) -> Path:
+def folder_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
     """A folder holding the files (hard links, else copies), kept while it holds the same ones."""
     names = {p.name for p in files}
     same = where.is_dir() and {p.name for p in where.iterdir()} == names
@@ -403,14 +412,122 @@ def folder_inbox(files: Sequence[Path], where: Path) -> Path:
     return where
 
 
-INBOX_KINDS: dict[str, InboxKind] = {"folder": folder_inbox}
+def mail_messages(corpus: Corpus, files: Sequence[Path]) -> Iterator[tuple[datetime, bytes]]:
+    """(arrival, message) of each file: its unit's message, the workbook attached under its own
+    name, written as one of `MAIL_STYLES` writes it (tools/sample_mail.py), a minute apart."""
+    from tools import sample_mail
+
+    at = {p: i for i, p in enumerate(corpus.files)}
+    for n, path in enumerate(files):
+        unit = corpus.units[at[path]]
+        style = MAIL_STYLES[n % len(MAIL_STYLES)]
+        received = RECEIVED + timedelta(minutes=n)
+        raw = sample_mail.message(
+            sender=(f"MTTQ {unit.name}", f"mttq.{unit.code}@gmail.com"),
+            subject=f"Báo cáo năm {PERIOD} - {unit.name}",
+            sent=received - timedelta(seconds=17),
+            message_id=f"bench-{unit.code}@mail.gmail.com",
+            text=f"Kính gửi Ban Thường trực,\n{unit.name} xin gửi biểu số liệu năm {PERIOD}.",
+            attachments=(sample_mail.Attachment(path.name, path.read_bytes(), style),),
+            client="webmail" if style == "raw" else style,
+            received=received,
+        )
+        yield received, raw
+
+
+def mail_cache(corpus: Corpus) -> Path:
+    """Where the mailboxes made of this corpus are kept: beside it, under its stamp (a rebuilt
+    corpus, or other messages, make new ones)."""
+    stamp = (corpus.folder.parent / STAMP).read_bytes() + f"/mail {MAIL_VERSION}".encode()
+    return corpus.folder.parent / f"mail-{hashlib.sha256(stamp).hexdigest()[:12]}"
+
+
+def _built(where: Path, build: Callable[[Path], None]) -> Path:
+    """`where`, built by `build` (into a temporary name, then renamed) unless it is there already."""
+    if not where.exists():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        tmp = where.with_name(where.name + ".building")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.unlink(missing_ok=True)
+        build(tmp)
+        tmp.rename(where)
+    return where
+
+
+def mbox_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
+    """An mbox as Gmail Takeout writes one, one message per file."""
+    from tools import sample_mail
+
+    def build(tmp: Path) -> None:
+        tmp.write_bytes(sample_mail.mbox(list(mail_messages(corpus, files))))
+
+    return _built(where.with_suffix(".mbox"), build)
+
+
+def maildir_inbox(corpus: Corpus, files: Sequence[Path], where: Path) -> Path:
+    """A Maildir, one message per file in new/, delivered (modified) at its arrival."""
+
+    def build(tmp: Path) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (tmp / sub).mkdir(parents=True)
+        for n, (received, raw) in enumerate(mail_messages(corpus, files)):
+            stamp = received.timestamp()
+            path = tmp / "new" / f"{int(stamp)}.M{n}P1.bench"
+            path.write_bytes(raw)
+            os.utime(path, (stamp, stamp))
+
+    return _built(where, build)
+
+
+INBOX_KINDS: dict[str, InboxKind] = {"folder": folder_inbox, "mbox": mbox_inbox, "maildir": maildir_inbox}
+MAIL_KINDS = ("mbox", "maildir", "imap")  # measured at the largest size, against the folder
+KINDS = ("folder", *MAIL_KINDS)
+APPEND_CHUNK = 50  # messages per MULTIAPPEND
+KIND_TARGETS = {"mbox": 1.3, "maildir": 1.3, "imap": 2.0}  # × the folder's time (#11)
+
+
+class ImapInbox:
+    """A real IMAP server on this computer (pymap, in memory, as the tests start it), holding the
+    files' messages, delivered by APPEND with their arrival as INTERNALDATE."""
+
+    folder = "INBOX"
+
+    def __init__(self, corpus: Corpus, files: Sequence[Path], scratch: Path) -> None:
+        self.corpus, self.files, self.scratch = corpus, files, scratch
+        self._stack = contextlib.ExitStack()
+        self.url = ""
+        self.seeding = math.nan  # seconds to deliver the messages
+
+    def __enter__(self) -> ImapInbox:
+        from tools.mail_servers import imap_server
+
+        server = self._stack.enter_context(imap_server(self.scratch, debug=False))
+        start = time.perf_counter()
+        messages = [{"msg": raw, "date": at} for at, raw in mail_messages(self.corpus, self.files)]
+        with server.client() as client:  # MULTIAPPEND: an APPEND a message waits ~40 ms for the server
+            for first in range(0, len(messages), APPEND_CHUNK):
+                client.multiappend(self.folder, messages[first : first + APPEND_CHUNK])
+        self.seeding = time.perf_counter() - start
+        self.url = f"{server.url}/{self.folder}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        from tools.mail_servers import PASSWORD
+
+        return {**os.environ, "MTTQ_MAIL_PASSWORD": PASSWORD}
 
 
 def make_inbox(
     corpus: Corpus, files: Sequence[Path], root: Path, name: str, kind: str = "folder"
 ) -> tuple[Path, Path]:
-    """The SOURCE of `kind` holding `files` of the corpus, and a roster of their units."""
-    source = INBOX_KINDS[kind](files, root / f"{kind}-{name}")
+    """The SOURCE of `kind` holding `files` of the corpus (a mailbox kept beside the corpus), and
+    a roster of their units."""
+    place = root if kind == "folder" else mail_cache(corpus)
+    source = INBOX_KINDS[kind](corpus, files, place / f"{kind}-{name}")
     roster = root / f"don-vi-{name}.csv"
     at = {p: i for i, p in enumerate(corpus.files)}
     units = [corpus.units[at[p]] for p in files]
@@ -476,7 +593,7 @@ def _floor_main(kind: str, list_file: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ phases
-def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
+def _phases_main(inbox: str, roster: Path, out: Path) -> None:
     """Child-process entry: the steps of `mttq-xlsx consolidate`, through the library, each timed
     (wall, CPU of this process, CPU of the reading workers); prints them as JSON. Reading ends
     when the last file is read (the last progress call); combining is what follows."""
@@ -488,9 +605,11 @@ def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
 
     marks = [("start", now())]
     import mttq_xlsx.cli  # what the command imports, before it reads anything
-    from mttq_xlsx import ingest
+    from mttq_xlsx import ingest, mailboxes
 
     options = ingest.Options(period=parse_period(PERIOD), roster=tuple(read_roster(roster)))
+    imap = mailboxes.kind(inbox) == "imap"  # the password from MTTQ_MAIL_PASSWORD, as `ImapInbox.env`
+    access = mailboxes.MailAccess(insecure=imap)
     marks.append(("start-up: import, roster", now()))
     last: list[tuple[float, float, float]] = []
 
@@ -498,9 +617,9 @@ def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
         if done == total:
             last.append(now())
 
-    with ingest.collected([inbox], options) as entries:
-        marks.append(("listing the inbox", now()))
-        result = ingest.read_entries(entries, options, progress, inbox)
+    with ingest.collected([inbox], options, access) as entries:
+        marks.append(("listing the inbox (IMAP: fetching)", now()))
+        result = ingest.read_entries(entries, options, progress, None if imap else Path(inbox))
     done = now()  # the workers' CPU is known once they have ended, after the last file
     read = last[-1] if last else done
     workers = min(os.cpu_count() or 1, len(entries))
@@ -520,9 +639,12 @@ def _phases_main(inbox: Path, roster: Path, out: Path) -> None:
     print(json.dumps(steps))
 
 
-def phases(inbox: Path, roster: Path, out: Path) -> list[dict[str, Any]]:
+def phases(
+    inbox: Path | str, roster: Path, out: Path, env: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
     """Where the time of one consolidate run goes, measured in a fresh process."""
-    run = run_child([sys.executable, "-m", "tools.bench", "--phases", str(inbox), str(roster), str(out)])
+    command = [sys.executable, "-m", "tools.bench", "--phases", str(inbox), str(roster), str(out)]
+    run = run_child(command, env)
     return json.loads(run.stdout.strip().splitlines()[-1])
 
 
@@ -668,10 +790,29 @@ def _command() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-c", "from mttq_xlsx.cli import main; main()"]
 
 
-def measure_consolidate(source: Path, roster: Path, out: Path) -> Run:
-    return run_child(
-        [*_command(), "consolidate", str(source), "-o", str(out), "--roster", str(roster), "--period", PERIOD]
-    )
+def measure_consolidate(
+    source: Path | str,
+    roster: Path,
+    out: Path,
+    env: Mapping[str, str] | None = None,
+    report: Path | None = None,
+) -> Run:
+    """`consolidate SOURCE` (and its JSON `report`); an IMAP address with --insecure (a server on
+    this computer) and `env` (its password)."""
+    plain = ["--insecure"] if str(source).startswith("imap://") else []
+    command = [
+        "consolidate",
+        str(source),
+        *plain,
+        "-o",
+        str(out),
+        "--roster",
+        str(roster),
+        "--period",
+        PERIOD,
+    ]
+    command += ["--report", str(report)] if report else []
+    return run_child([*_command(), *command], env)
 
 
 def measure_floor(kind: str, paths: Sequence[Path], scratch: Path) -> Run:
@@ -779,7 +920,7 @@ def measure_line(
     `openpyxl_per_file` when given)."""
     scratch = root / "runs"
     scratch.mkdir(exist_ok=True)
-    source, roster = make_inbox(corpus, files, root, name, args.inbox)
+    source, roster = make_inbox(corpus, files, root, name)
     out = scratch / f"tong-hop-{name}.xlsx"
     load = os.getloadavg()[0]
     cons, cal = repeated(
@@ -798,6 +939,86 @@ def measure_line(
             note = "" if read == len(files) else f"xlsx only ({read:,} files), scaled to all"
     steps = [] if args.no_phases else phases(source, roster, scratch / f"phases-{name}.xlsx")
     return Line(label, len(files), cons, cal, opx_seconds, note, opx_mb, (load, os.getloadavg()[0]), steps)
+
+
+@dataclass
+class KindLine:
+    """One inbox kind at one size: consolidate, the folder's consolidate taken in turn with it."""
+
+    kind: str
+    files: int
+    consolidate: Run
+    folder: Run
+    same_totals: bool  # the JSON report's totals and accepted files are the folder's
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    load: tuple[float, float] = (math.nan, math.nan)
+
+    @property
+    def ratio(self) -> float:
+        return self.consolidate.seconds / self.folder.seconds
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.consolidate.cpu / self.folder.cpu
+
+
+def _read_report(path: Path) -> tuple[Any, int]:
+    report = json.loads(path.read_text(encoding="utf-8"))
+    return report["totals"], sum(f["status"] == "accepted" for f in report["files"])
+
+
+def measure_kinds(
+    corpus: Corpus, files: Sequence[Path], root: Path, kinds: Sequence[str], args: argparse.Namespace
+) -> tuple[list[KindLine], str]:
+    """consolidate on `files` arriving as each of `kinds` (and as a folder), measured in turn;
+    and a note on how the IMAP server was filled."""
+    scratch = root / "runs"
+    scratch.mkdir(exist_ok=True)
+    name = str(len(files))
+    folder, roster = make_inbox(corpus, files, root, name)
+    sources: dict[str, tuple[Path | str, Mapping[str, str] | None]] = {"folder": (folder, None)}
+    note = ""
+    load = os.getloadavg()[0]
+    with contextlib.ExitStack() as stack:
+        for kind in kinds:
+            if kind == "imap":
+                print(f"IMAP: delivering {len(files):,} messages to a pymap server by APPEND…", flush=True)
+                imap = stack.enter_context(ImapInbox(corpus, files, scratch))
+                sources[kind] = (imap.url, ImapInbox.env())
+                note = (
+                    f"pymap {metadata.version('pymap')} in memory, filled by APPEND in {imap.seeding:.0f} s"
+                )
+            elif kind != "folder":
+                sources[kind] = (make_inbox(corpus, files, root, name, kind)[0], None)
+        print(f"{len(files):,} files as {', '.join(sources)}: consolidate ×{args.repeat}…", flush=True)
+        reports = {kind: scratch / f"bao-cao-{kind}.json" for kind in sources}
+        runs = repeated(
+            args.repeat,
+            *(
+                lambda k=kind, s=source, e=env: measure_consolidate(  # type: ignore[misc]
+                    s, roster, scratch / f"tong-hop-{k}.xlsx", e, reports[k]
+                )
+                for kind, (source, env) in sources.items()
+            ),
+        )
+        steps = {
+            kind: [] if args.no_phases else phases(source, roster, scratch / f"phases-{kind}.xlsx", env)
+            for kind, (source, env) in sources.items()
+        }
+    by_kind = dict(zip(sources, runs, strict=True))
+    folder_report = _read_report(reports["folder"])
+    return [
+        KindLine(
+            kind,
+            len(files),
+            by_kind[kind],
+            by_kind["folder"],
+            _read_report(reports[kind]) == folder_report,
+            steps[kind],
+            (load, os.getloadavg()[0]),
+        )
+        for kind in sources
+    ], note
 
 
 # ------------------------------------------------------------------------------ the report
@@ -834,6 +1055,32 @@ def render(lines: list[Line], repeats: int, first: str = "files") -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def render_kinds(lines: list[KindLine], repeats: int) -> str:
+    """consolidate by inbox kind: wall and CPU, against the folder measured in turn with it; then
+    where the time goes (one run each): listing (IMAP: fetching), reading (mail: parsing too)."""
+    head = (
+        "| inbox | files | consolidate s | / folder | consolidate CPU s | CPU / folder | listing s "
+        "| reading and checks s | summary s | peak MB (tree / largest) | same totals | load |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n"
+    )
+    rows = []
+    for line in lines:
+        steps = {st["step"].split(",")[0].split(" (")[0]: st for st in line.steps}
+        shown = {
+            name: f"{st['wall']:.2f} ({st['cpu_main']:.2f} + {st['cpu_workers']:.2f})"
+            for name, st in steps.items()
+        }
+        cons = line.consolidate
+        rows.append(
+            f"| {line.kind} | {line.files:,} | {_seconds(cons, repeats)} | {line.ratio:.2f}× "
+            f"| {cons.cpu:.2f} | {line.cpu_ratio:.2f}× | {shown.get('listing the inbox', '-')} "
+            f"| {shown.get('reading and checks', '-')} | {shown.get('writing the summary', '-')} "
+            f"| {cons.tree_mb:.0f} / {cons.max_rss_mb:.0f} | {'yes' if line.same_totals else 'NO'} "
+            f"| {line.load[0]:.1f} → {line.load[1]:.1f} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
 def render_phases(by_size: dict[int, list[dict[str, Any]]]) -> str:
     """Each step's wall time (CPU of the main process + of the reading workers) at each size."""
     sizes = sorted(by_size)
@@ -862,8 +1109,10 @@ class Target:
         return f"{'PASS' if self.met else 'FAIL'}  {self.what}: {self.shown}"
 
 
-def targets(sizes: list[Line], templates: Run | None, checks: dict[str, Run]) -> list[Target]:
-    """The issue's targets (#13), each with whether this run meets it."""
+def targets(
+    sizes: list[Line], templates: Run | None, checks: dict[str, Run], kinds: Sequence[KindLine] = ()
+) -> list[Target]:
+    """The issues' targets (#13; #11 for the mailboxes), each with whether this run meets it."""
     out = []
     if sizes:
         big = sizes[-1]
@@ -906,6 +1155,18 @@ def targets(sizes: list[Line], templates: Run | None, checks: dict[str, Run]) ->
                     f"{extra:.2f} ms per extra file, {mean:.2f} ms per file on average",
                 )
             )
+    for kind in kinds:
+        if kind.kind in KIND_TARGETS:
+            limit = KIND_TARGETS[kind.kind]
+            fetch = "fetch and consolidate" if kind.kind == "imap" else "consolidate"
+            out.append(
+                Target(
+                    f"{kind.kind}: {fetch} {kind.files:,} messages ≤ {limit:g}× the same files in a folder",
+                    kind.ratio <= limit and kind.same_totals,
+                    f"{kind.ratio:.2f}× ({kind.consolidate.seconds:.2f} s / {kind.folder.seconds:.2f} s; "
+                    f"CPU {kind.cpu_ratio:.2f}×)" + ("" if kind.same_totals else "; NOT the folder's totals"),
+                )
+            )
     if templates is not None:
         out.append(
             Target(
@@ -932,7 +1193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per measure (median taken)")
     parser.add_argument("--jobs", type=int, default=2, help="processes to build the corpus")
     parser.add_argument("--cache", type=Path, default=None, help="cache folder")
-    parser.add_argument("--inbox", choices=sorted(INBOX_KINDS), default="folder", help="how the files arrive")
+    parser.add_argument(
+        "--inbox",
+        default=",".join(["folder", *MAIL_KINDS]),
+        help=f"how the files arrive, measured at the largest size against the folder: {', '.join(KINDS)}",
+    )
     parser.add_argument("--openpyxl-full", action="store_true", help="run openpyxl at the largest size too")
     parser.add_argument("--no-openpyxl", action="store_true", help="skip openpyxl")
     parser.add_argument("--no-formats", action="store_true", help="skip the table by format")
@@ -943,11 +1208,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--floor", nargs=2, metavar=("KIND", "LIST"), help=argparse.SUPPRESS)
     parser.add_argument("--phases", nargs=3, metavar=("INBOX", "ROSTER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    kinds = [k.strip() for k in args.inbox.split(",") if k.strip()]
+    if unknown := [k for k in kinds if k not in KINDS]:
+        parser.error(f"--inbox: unknown kind {', '.join(unknown)} (kinds: {', '.join(KINDS)})")
     if args.floor:
         _floor_main(args.floor[0], Path(args.floor[1]))
         return 0
     if args.phases:
-        _phases_main(*map(Path, args.phases))
+        _phases_main(args.phases[0], Path(args.phases[1]), Path(args.phases[2]))
         return 0
 
     root = (args.cache or cache_root()).expanduser()
@@ -987,6 +1255,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             name = group.replace(", ", "-").lower()
             by_format.append(measure_line(group, corpus, files[:alike], root, name, args))
 
+    by_kind: list[KindLine] = []
+    imap_note = ""
+    if any(k != "folder" for k in kinds):
+        by_kind, imap_note = measure_kinds(corpus, corpus.files[: sizes[-1]], root, kinds, args)
+
     steps = {line.files: line.steps for line in by_size if line.steps}
     templates: Run | None = None
     checks: dict[str, Run] = {}
@@ -1004,10 +1277,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     info["load average (1 min) before / after"] = f"{load_before[0]:.2f} / {load_after[0]:.2f}"
     info["bench run"] = f"{time.perf_counter() - started:.0f} s"
     report = [
-        f"Measured {date.today().isoformat()}, inbox kind `{args.inbox}`, median of {args.repeat} "
-        "(fastest–slowest).",
+        f"Measured {date.today().isoformat()}, median of {args.repeat} (fastest–slowest).",
         "",
-        "By inbox size (the first N communes of the roster):",
+        "By inbox size (the first N communes of the roster, in a folder):",
         "",
         render(by_size, args.repeat, "inbox"),
     ]
@@ -1017,6 +1289,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             "weigh on consolidate; reading CPU is the reading workers' per file):",
             "",
             render(by_format, args.repeat, "saved as"),
+        ]
+    if by_kind:
+        report += [
+            f"By inbox kind: the {by_kind[0].files:,} files in a folder, and as as many messages (one "
+            "workbook each) in an mbox, a Maildir and an IMAP folder, each run in turn with the folder; "
+            "one run each for the steps, wall seconds (CPU: main process + reading workers); mail is "
+            "parsed by the reading workers, IMAP fetched while listing"
+            + (f"; {imap_note}" if imap_note else "")
+            + ":",
+            "",
+            render_kinds(by_kind, args.repeat),
         ]
     if steps:
         report += [
@@ -1036,7 +1319,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             + ".",
             "",
         ]
-    verdict = targets(by_size, templates, checks)
+    verdict = targets(by_size, templates, checks, by_kind)
     report += [*(f"- {t}" for t in verdict), "", *(f"- {k}: {v}" for k, v in info.items())]
     text = "\n".join(report) + "\n"
     print()

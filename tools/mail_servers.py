@@ -1,5 +1,6 @@
-"""Real mail servers for the tests, on free ports of this computer: pymap (IMAP, in memory, started
-as its own process, logging every command it receives) and aiosmtpd (SMTP, writing a Maildir)."""
+"""Real mail servers for the tests and the bench, on free ports of this computer: pymap (IMAP, in
+memory, started as its own process, logging every command it receives unless told not to) and
+aiosmtpd (SMTP, writing a Maildir)."""
 
 from __future__ import annotations
 
@@ -85,12 +86,13 @@ class Imap:
 
 
 @contextlib.contextmanager
-def imap_server(tmp_path: Path) -> Iterator[Imap]:
+def imap_server(tmp_path: Path, debug: bool = True) -> Iterator[Imap]:
+    """pymap on a free port; `debug`: it logs every line (what `Imap.commands` reads; slower)."""
     port = free_port()
     log = tmp_path / "pymap.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(PYMAP), "--debug", "--host", "127.0.0.1", "--port", str(port), *DEMO],
+            [str(PYMAP), *(["--debug"] if debug else []), "--host", "127.0.0.1", "--port", str(port), *DEMO],
             stdout=out,
             stderr=subprocess.STDOUT,
         )
