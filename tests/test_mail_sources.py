@@ -11,7 +11,8 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import Parser
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,7 @@ from tests.mail_helpers import (
     LANG_SON,
     LOC_BINH,
     ROSTER,
+    SAMPLES,
     VAN_QUAN,
     mail,
     unit,
@@ -747,3 +749,54 @@ def test_fetch_from_files_adds_only_messages_it_does_not_have(tmp_path: Path) ->
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     assert [m["mailbox"] for m in manifest["messages"]] == ["a.mbox"] * 10 + ["Maildir"] * 5
     assert {m["received_from"] for m in manifest["messages"]} == {"mbox", "maildir"}
+
+
+ODD_HEADERS = [
+    'Subject: a\r\n\tfolded\r\nX-Two:  two words \r\nContent-Type: text/plain;\r\n name="a.xlsx"',
+    "Subject: a lone\rcarriage return\nFrom: x <a@b.vn>",
+    "From a@b.vn Mon Jun 10 20:35:07 2024\nSubject: a From_ line first",
+    " continued first\nSubject: s",
+    "Subject: s\nno colon on this line\nX-After: kept?",
+    ": empty name\nSubject: s",
+    "Subject: T\udce1\udcbb\udc95ng (raw UTF-8)\n"
+    'Content-Disposition: attachment;\n filename="B\udcc3\udca1o.xlsx"',
+    "X-Empty:\nX-Spaces:   \nSubject:no space",
+    "",
+]
+
+
+def test_a_header_is_read_as_the_feedparser_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header of every part of every message of the sample mbox (Gmail, Outlook, Thunderbird,
+    Apple Mail…) and headers of odd forms (a From_ line, a line without a colon, a lone CR, raw
+    UTF-8): the same fields, values and defects as the email package's feedparser gives."""
+    texts = list(ODD_HEADERS)
+    plain_header = mime._plain_header
+
+    def seen(text: str) -> Message | None:  # the real function, each header it is given kept
+        texts.append(text)
+        return plain_header(text)
+
+    monkeypatch.setattr(mime, "_plain_header", seen)
+    for _, raw in sample_mail.mailbox_messages(SAMPLES / "inbox"):
+        list(mime.leaves(raw))
+    assert len(texts) > 50
+    monkeypatch.undo()
+    for text in texts:
+        ours = mime._plain_header(text)
+        theirs = Parser(policy=policy.compat32).parsestr(text + "\n\n", headersonly=True)
+        read = mime.header(text.encode("ascii", "surrogateescape"))[0]
+        assert list(read.raw_items()) == list(theirs.raw_items())
+        if ours is not None:  # else the feedparser reads it
+            assert list(ours.raw_items()) == list(theirs.raw_items()), text
+            assert (ours.defects, theirs.defects, ours.get_unixfrom(), theirs.get_unixfrom()) == (
+                [],
+                [],
+                None,
+                None,
+            )
+            assert (ours.get_content_type(), ours.get_filename()) == (
+                theirs.get_content_type(),
+                theirs.get_filename(),
+            )
+    clients = texts[len(ODD_HEADERS) :]  # the clients' headers are all read without the feedparser
+    assert all(mime._plain_header(text) is not None for text in clients)
