@@ -13,12 +13,13 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import Parser
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime
+from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime, model
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import (
     ACCEPTED,
@@ -33,6 +34,7 @@ from mttq_xlsx.intake import NOT_READ
 from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.mailboxes import MailAccess, from_line_time, kind
 from mttq_xlsx.messages import MAX_ATTACHMENT, clean_name
+from mttq_xlsx.model import Source
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import clean_text, read_roster
 from mttq_xlsx.workers import Limits
@@ -531,6 +533,40 @@ def test_an_attachment_name_and_a_subject_read_as_the_header_parser_reads_them(s
 )
 def test_a_sender_is_shown_as_the_address_parser_shows_it(name: str, address: str) -> None:
     assert messages._shown_sender(name, address) == str(Address(display_name=name, addr_spec=address))
+
+
+SENDERS = [
+    *(
+        messages._shown_sender(name, address)
+        for name, address in [
+            ("MTTQ Phường Ba Đình", "mttq.00004@gmail.com"),
+            ('Nguyễn, Văn "A"', "A.B+c@X.vn"),
+            ("", "a@b.vn"),
+            ("Dr. Who", "who@x.org"),
+            ("a@b.vn", "c@d.vn"),
+            ("Trần (Ban TG)", "tg@x.vn"),
+            ("Back\\slash", "b@x.vn"),
+        ]
+    ),
+    "Chị Mai",  # a From that was no address: the name alone
+    "undisclosed-recipients:;",
+    '"unclosed <a@b.vn>',
+    "x <a@b.vn> y",
+    "<a..b@c.vn>",
+    "<.a@c.vn>",
+    "a@b.vn (comment)",
+    "",
+]
+
+
+@pytest.mark.parametrize("sender", SENDERS)
+def test_a_senders_address_is_read_as_parseaddr_reads_it(sender: str) -> None:
+    """`Source.address` reads "Name <address>" itself: the same address parseaddr gives, any form."""
+    assert Source(kind="mail", sender=sender).address == parseaddr(sender)[1].lower()
+
+
+def test_the_common_senders_are_read_without_parseaddr() -> None:
+    assert all(model._SHOWN_SENDER.fullmatch(sender) for sender in SENDERS[:3])
 
 
 # ---------------------------------------------------------------------- who sent it
