@@ -367,8 +367,8 @@ class Consolidation:
             if f.source.kind != "mail":
                 out.append(None)
                 continue
-            address = f.source.address
-            units = tuple(u.name for u in senders.get(address, [])) if senders and address else None
+            address = f.source.address if senders else ""  # parsed only when there is a roster's to match
+            units = tuple(u.name for u in senders.get(address, [])) if address else None
             out.append(Envelope(f.source.sender, f.source.subject, in_vietnam(f.source.received_at), units))
         return out
 

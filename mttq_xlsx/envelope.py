@@ -14,11 +14,12 @@ from .roster import Unit
 
 
 def envelope_issues(
-    entry: Entry, record: FileRecord, sub: Submission | None, emailed: Callable[[str], list[Unit]]
+    entry: Entry, record: FileRecord, sub: Submission | None, emailed: Callable[[str], list[Unit]] | None
 ) -> list[Issue]:
-    """The warnings of one file's envelope; `emailed(address)` gives the roster's units of an address."""
+    """The warnings of one file's envelope; `emailed(address)` gives the roster's units of an
+    address (None: the roster gives no address, and the sender's is not parsed)."""
     issues = [Issue(WARNING, record.path, code, message, record.unit_code) for code, message in entry.notes]
-    if sub is None or record.source.kind != "mail":
+    if sub is None or record.source.kind != "mail" or emailed is None:
         return issues
     address = record.source.address
     owners = emailed(address) if address else []

@@ -233,7 +233,8 @@ def _is_message(entry: Entry) -> bool:
 def _read_checked(entry: Entry, options: Options, lookups: _Lookups) -> _Outcome:
     outcome = _read_one(entry, options, lookups)
     # what the mail says: an arrival time from Date: only, a sender of another unit
-    found = envelope_issues(entry, outcome.record, outcome.submission, lookups.emailed)
+    emailed = lookups.emailed if lookups.by_email else None
+    found = envelope_issues(entry, outcome.record, outcome.submission, emailed)
     outcome.issues = outcome.issues + found
     return outcome
 

@@ -17,11 +17,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import Parser
 
 MAX_DEPTH = 20  # multiparts and forwarded messages one inside another
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")  # the end of a header
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
+# a header's lines as the email package's feedparser cuts them (a lone \r ends a line too), and
+# the common line, "Name: value" (its headerRE, less the rare forms left to the feedparser)
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+_FIELD = re.compile(r"[\041-\071\073-\176]+:")
 PLAIN = ("", "7bit", "8bit", "binary")
 
 
@@ -48,8 +52,31 @@ def header(data: bytes, start: int = 0, stop: int | None = None) -> tuple[Messag
     stop = len(data) if stop is None else stop
     end = _BLANK_LINE.search(data, start, stop)
     head_end, body = (end.start(), end.end()) if end else (stop, stop)
-    parsed = BytesParser(policy=policy.compat32).parsebytes(data[start:head_end] + b"\n\n", headersonly=True)
+    text = data[start:head_end].decode("ascii", "surrogateescape")  # as BytesParser decodes it
+    parsed = _plain_header(text) or Parser(policy=policy.compat32).parsestr(text + "\n\n", headersonly=True)
     return parsed, body
+
+
+def _plain_header(text: str) -> Message | None:
+    """A header of "Name: value" lines (and their continuations) read as the feedparser reads it,
+    without its line-by-line machinery (five parts a message: it took a fifth of a message's
+    time); None for a header of any other form, left to the feedparser."""
+    lines = _LINES.findall(text)
+    if not lines or lines[0][0] in " \t":
+        return None
+    parsed = Message(policy=policy.compat32)
+    field: list[str] = []
+    for line in lines:
+        if line[0] in " \t":
+            field.append(line)
+            continue
+        if not _FIELD.match(line):
+            return None  # a From_ line, a line without a colon: the feedparser's rules apply
+        if field:
+            parsed.set_raw(*policy.compat32.header_source_parse(field))
+        field = [line]
+    parsed.set_raw(*policy.compat32.header_source_parse(field))
+    return parsed
 
 
 def leaves(

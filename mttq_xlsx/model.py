@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import parseaddr
 from typing import Any, TypeGuard
 
 from .codes import ACCEPTED
+
+# A sender as the message parser shows one, "Name <local@domain>" (the name plain or quoted) or a
+# bare address: its address read by `Source.address` without parseaddr; any other form goes to it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_DOT_ATOM = rf"{_ATOM}(?:\.{_ATOM})*"
+_SHOWN_SENDER = re.compile(
+    rf'(?:"(?:[^"\\\r\n]|\\.)*"|[^()<>@,;:\\".\[\]\r\n]*?)\s*<(?P<address>{_DOT_ATOM}@{_DOT_ATOM})>'
+    rf"|(?P<bare>{_DOT_ATOM}@{_DOT_ATOM})"
+)
 
 # A field's value as read: a number, a text, a date; a table column is a list of those per row.
 Value = float | int | str | date | None
@@ -74,7 +84,8 @@ class Source:
     @property
     def address(self) -> str:
         """The sender's address, lower case ("" when there is none)."""
-        return parseaddr(self.sender)[1].lower()
+        match = _SHOWN_SENDER.fullmatch(self.sender)
+        return (match["address"] or match["bare"] if match else parseaddr(self.sender)[1]).lower()
 
     def as_dict(self) -> dict[str, Any]:
         return plain(self)

@@ -11,13 +11,15 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import Parser
+from email.utils import parseaddr
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
-from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime
+from mttq_xlsx import Consolidation, Options, check, consolidate, messages, mime, model
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import (
     ACCEPTED,
@@ -32,6 +34,7 @@ from mttq_xlsx.intake import NOT_READ
 from mttq_xlsx.json_report import json_report_dict
 from mttq_xlsx.mailboxes import MailAccess, from_line_time, kind
 from mttq_xlsx.messages import MAX_ATTACHMENT, clean_name
+from mttq_xlsx.model import Source
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import clean_text, read_roster
 from mttq_xlsx.workers import Limits
@@ -45,6 +48,7 @@ from tests.mail_helpers import (
     LANG_SON,
     LOC_BINH,
     ROSTER,
+    SAMPLES,
     VAN_QUAN,
     mail,
     unit,
@@ -531,6 +535,40 @@ def test_a_sender_is_shown_as_the_address_parser_shows_it(name: str, address: st
     assert messages._shown_sender(name, address) == str(Address(display_name=name, addr_spec=address))
 
 
+SENDERS = [
+    *(
+        messages._shown_sender(name, address)
+        for name, address in [
+            ("MTTQ Phường Ba Đình", "mttq.00004@gmail.com"),
+            ('Nguyễn, Văn "A"', "A.B+c@X.vn"),
+            ("", "a@b.vn"),
+            ("Dr. Who", "who@x.org"),
+            ("a@b.vn", "c@d.vn"),
+            ("Trần (Ban TG)", "tg@x.vn"),
+            ("Back\\slash", "b@x.vn"),
+        ]
+    ),
+    "Chị Mai",  # a From that was no address: the name alone
+    "undisclosed-recipients:;",
+    '"unclosed <a@b.vn>',
+    "x <a@b.vn> y",
+    "<a..b@c.vn>",
+    "<.a@c.vn>",
+    "a@b.vn (comment)",
+    "",
+]
+
+
+@pytest.mark.parametrize("sender", SENDERS)
+def test_a_senders_address_is_read_as_parseaddr_reads_it(sender: str) -> None:
+    """`Source.address` reads "Name <address>" itself: the same address parseaddr gives, any form."""
+    assert Source(kind="mail", sender=sender).address == parseaddr(sender)[1].lower()
+
+
+def test_the_common_senders_are_read_without_parseaddr() -> None:
+    assert all(model._SHOWN_SENDER.fullmatch(sender) for sender in SENDERS[:3])
+
+
 # ---------------------------------------------------------------------- who sent it
 def test_a_workbook_of_one_unit_from_another_units_address(tmp_path: Path, roster: tuple) -> None:
     """Cao Lộc's workbook sent from Bắc Sơn's address: a warning naming both. From an address
@@ -747,3 +785,54 @@ def test_fetch_from_files_adds_only_messages_it_does_not_have(tmp_path: Path) ->
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
     assert [m["mailbox"] for m in manifest["messages"]] == ["a.mbox"] * 10 + ["Maildir"] * 5
     assert {m["received_from"] for m in manifest["messages"]} == {"mbox", "maildir"}
+
+
+ODD_HEADERS = [
+    'Subject: a\r\n\tfolded\r\nX-Two:  two words \r\nContent-Type: text/plain;\r\n name="a.xlsx"',
+    "Subject: a lone\rcarriage return\nFrom: x <a@b.vn>",
+    "From a@b.vn Mon Jun 10 20:35:07 2024\nSubject: a From_ line first",
+    " continued first\nSubject: s",
+    "Subject: s\nno colon on this line\nX-After: kept?",
+    ": empty name\nSubject: s",
+    "Subject: T\udce1\udcbb\udc95ng (raw UTF-8)\n"
+    'Content-Disposition: attachment;\n filename="B\udcc3\udca1o.xlsx"',
+    "X-Empty:\nX-Spaces:   \nSubject:no space",
+    "",
+]
+
+
+def test_a_header_is_read_as_the_feedparser_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header of every part of every message of the sample mbox (Gmail, Outlook, Thunderbird,
+    Apple Mail…) and headers of odd forms (a From_ line, a line without a colon, a lone CR, raw
+    UTF-8): the same fields, values and defects as the email package's feedparser gives."""
+    texts = list(ODD_HEADERS)
+    plain_header = mime._plain_header
+
+    def seen(text: str) -> Message | None:  # the real function, each header it is given kept
+        texts.append(text)
+        return plain_header(text)
+
+    monkeypatch.setattr(mime, "_plain_header", seen)
+    for _, raw in sample_mail.mailbox_messages(SAMPLES / "inbox"):
+        list(mime.leaves(raw))
+    assert len(texts) > 50
+    monkeypatch.undo()
+    for text in texts:
+        ours = mime._plain_header(text)
+        theirs = Parser(policy=policy.compat32).parsestr(text + "\n\n", headersonly=True)
+        read = mime.header(text.encode("ascii", "surrogateescape"))[0]
+        assert list(read.raw_items()) == list(theirs.raw_items())
+        if ours is not None:  # else the feedparser reads it
+            assert list(ours.raw_items()) == list(theirs.raw_items()), text
+            assert (ours.defects, theirs.defects, ours.get_unixfrom(), theirs.get_unixfrom()) == (
+                [],
+                [],
+                None,
+                None,
+            )
+            assert (ours.get_content_type(), ours.get_filename()) == (
+                theirs.get_content_type(),
+                theirs.get_filename(),
+            )
+    clients = texts[len(ODD_HEADERS) :]  # the clients' headers are all read without the feedparser
+    assert all(mime._plain_header(text) is not None for text in clients)
