@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
 import zipfile
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,9 @@ _STATES = {"visible", "hidden", "veryHidden"}
 _SHEET_PARTS_KEPT_BYTES = 65_536
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_LOCAL = struct.Struct("<4s2B4HL2L2H")  # a zip's local file header: flags [3], name and extra lengths [10:12]
+_UNUSUAL_FLAGS = 0x01 | 0x20 | 0x40  # encrypted, patched, strongly encrypted: left to zipfile
+_UTF8_NAME = 0x800
 
 
 # what to do with a file that no longer opens as it should
@@ -132,6 +136,7 @@ class Container:
         self.error_cells: rawcells.ErrorCells = {}
         self.checked: set[str] = set()  # the xlsx worksheet parts found small enough to read
         self._parts: dict[str, bytes] = {}
+        self._data = data
         self._folded: dict[str, list[str]] | None = None
         self._sheets: dict[str, str] | None = None  # sheet name -> its xlsx part ('' when unclear)
         self._listed: Listed | None = None
@@ -161,15 +166,55 @@ class Container:
         when it is damaged or inflates past the limit (the declared size is never trusted)."""
         assert self.zip is not None
         if part not in self._parts:
-            try:
-                with self.zip.open(part) as stream:
-                    content = stream.read(MAX_UNCOMPRESSED + 1)
-            except _ZIP_ERRORS as exc:
-                raise damaged(exc) from exc
+            content = self._inflated(part)
+            if content is None:  # anything unusual: zipfile reads it, and says what is wrong
+                try:
+                    with self.zip.open(part) as stream:
+                        content = stream.read(MAX_UNCOMPRESSED + 1)
+                except _ZIP_ERRORS as exc:
+                    raise damaged(exc) from exc
             if len(content) > MAX_UNCOMPRESSED:
                 raise Rejected("file_too_large", "Một trang tính giải nén ra quá lớn; tệp không được đọc.")
             self._parts[part] = content
         return self._parts[part]
+
+    def _inflated(self, part: str) -> bytes | None:
+        """A member's content straight from the file's bytes, without zipfile's reader around it
+        (most parts are a few hundred bytes, where that reader costs more than the inflating),
+        when everything is as zipfile checks it: the local header, the name in it, no encryption,
+        one whole deflate stream (or stored bytes) of the recorded size and CRC. None otherwise."""
+        assert self.zip is not None
+        info = self.zip.NameToInfo.get(part)
+        if info is None or info.flag_bits & _UNUSUAL_FLAGS or not 0 <= info.file_size <= MAX_UNCOMPRESSED:
+            return None
+        at = info.header_offset
+        if at < 0 or self._data[at : at + 4] != b"PK\x03\x04" or len(self._data) < at + _LOCAL.size:
+            return None
+        local = _LOCAL.unpack_from(self._data, at)
+        name = self._data[at + _LOCAL.size : at + _LOCAL.size + local[10]]
+        with contextlib.suppress(UnicodeDecodeError):
+            name_text = name.decode("utf-8" if local[3] & _UTF8_NAME else "cp437")
+            if name_text != info.orig_filename:
+                return None
+            start = at + _LOCAL.size + local[10] + local[11]
+            raw = self._data[start : start + info.compress_size]
+            if len(raw) != info.compress_size:
+                return None
+            if info.compress_type == zipfile.ZIP_STORED:
+                content = raw
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                inflate = zlib.decompressobj(-15)
+                try:
+                    content = inflate.decompress(raw, info.file_size + 1)
+                except zlib.error:
+                    return None
+                if not inflate.eof:
+                    return None
+            else:
+                return None
+            if len(content) == info.file_size and zlib.crc32(content) == info.CRC:
+                return content
+        return None
 
     def member(self, path: str) -> str | None:
         """The zip member calamine reads for `path` (it ignores case and takes a backslash for a
@@ -372,11 +417,11 @@ def saved_at(container: Container) -> datetime | None:
             names = set(zf.namelist())
             for part, tag in (("docProps/core.xml", "modified"), ("meta.xml", "date")):
                 if part in names and zf.getinfo(part).file_size < 1 << 20:
-                    root = ElementTree.fromstring(zf.read(part))
+                    root = ElementTree.fromstring(container.read(part))
                     for el in root.iter():
                         if el.tag.endswith("}" + tag) and el.text:
                             text = el.text
-                            if part == "docProps/core.xml" and _saved_by_libreoffice(zf, names):
+                            if part == "docProps/core.xml" and _saved_by_libreoffice(container, names):
                                 text = text.strip().removesuffix("Z")  # local time, falsely marked UTC
                             return _parse_timestamp(text)
         elif container.summary:
@@ -389,7 +434,7 @@ def saved_at(container: Container) -> datetime | None:
 _LIBREOFFICE_APP = re.compile(rb"<(?:\w+:)?Application>\s*LibreOffice")
 
 
-def _saved_by_libreoffice(zf: zipfile.ZipFile, names: set[str]) -> bool:
+def _saved_by_libreoffice(container: Container, names: set[str]) -> bool:
     """Whether docProps/app.xml names LibreOffice as the program that saved the xlsx.
 
     LibreOffice (7.4 and others, ONLYOFFICE/DocumentServer#2405) writes `dcterms:modified` as
@@ -397,9 +442,10 @@ def _saved_by_libreoffice(zf: zipfile.ZipFile, names: set[str]) -> bool:
     file says 20:00Z, seven hours late. Its .ods (naive local time) and .xls (true UTC) are right.
     """
     part = "docProps/app.xml"
-    if part not in names or zf.getinfo(part).file_size >= 1 << 20:
+    assert container.zip is not None
+    if part not in names or container.zip.getinfo(part).file_size >= 1 << 20:
         return False
-    return _LIBREOFFICE_APP.search(zf.read(part)) is not None
+    return _LIBREOFFICE_APP.search(container.read(part)) is not None
 
 
 def _ole_last_saved(stream: bytes) -> datetime | None:

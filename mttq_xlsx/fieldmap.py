@@ -23,7 +23,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .cells import cell_index
+from .cells import cell_index, cell_name
 from .errors import Rejected
 from .model import SubUnit, Value
 
@@ -72,6 +72,11 @@ class FieldMap:
     # cell's (row, col), None when the label cell is not a cell address
     labels: tuple[tuple[tuple[str, str, str], MapRow, tuple[int, int] | None], ...]
     error: str = ""  # why a cell of the map is not a cell address
+    # the cells to read from an xlsx's sheet parts: (field id, sheet, b"D12" or a list of them),
+    # in the order of `reads`; None when a read or a label cell is not a cell address
+    xml_reads: tuple[tuple[str, str, Any], ...] | None = None
+    # each label of `labels`: (sheet, b"B5", the label, the label with its spaces collapsed)
+    xml_labels: tuple[tuple[str, bytes, str, str], ...] = ()
 
 
 def sheet_rows(
@@ -244,14 +249,32 @@ def _parse_map(rows: list[list[Any]]) -> FieldMap:
             reads.append((r.field_id, r.sheet, r.cell, where))
     except ValueError as exc:
         error = str(exc)
+    labels = tuple(_label_positions(field_map))
+    xml_reads = None
+    if all(where is not None for *_, where in reads) and all(where for *_, where in labels):
+        xml_reads = tuple(
+            (field_id, sheet, [_address(at) for at in where] if type(where) is list else _address(where))
+            for field_id, sheet, _cell, where in reads
+        )
     return FieldMap(
         rows=tuple(field_map),
         sheets=tuple(dict.fromkeys(r.sheet for r in field_map)),
         reads=tuple(reads),
         cells={r.field_id: (r.sheet, r.cell) for r in field_map},
-        labels=tuple(_label_positions(field_map)),
+        labels=labels,
         error=error,
+        xml_reads=xml_reads,
+        xml_labels=tuple(
+            (row.sheet, _address(where), row.label, " ".join(row.label.split()))
+            for _key, row, where in labels
+            if where
+        ),
     )
+
+
+def _address(where: tuple[int, int]) -> bytes:
+    """(11, 3) -> b"D12": a cell's address as an xlsx sheet part writes it."""
+    return cell_name(*where).encode()
 
 
 def _label_positions(

@@ -134,28 +134,27 @@ def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str
         if sheet is None:
             return None
         sheets[name] = sheet
-    if not _labels_in_place(fmap, sheets):
+    if fmap.xml_reads is None or not _labels_in_place(fmap, sheets):
         return None  # moved or edited: calamine reads the sheets, and `_locate` says what
     values: dict[str, Any] = {}
-    for field_id, name, _cell, where in fmap.reads:
-        if where is None:
-            return None
-        cells = sheets[name]
-        if type(where) is list:
-            raws = [cells.value(_ref(at)) for at in where]
-            if xlsxcells.UNREAD in raws:
+    unread = xlsxcells.UNREAD
+    for field_id, name, ref in fmap.xml_reads:
+        value = sheets[name].value
+        if type(ref) is list:
+            raws = [value(at) for at in ref]
+            if unread in raws:
                 return None
             values[field_id] = [_clean(v) for v in raws]
         else:
-            raw = cells.value(_ref(where))
-            if raw is xlsxcells.UNREAD:
+            raw = value(ref)
+            if raw is unread:
                 return None
             values[field_id] = _clean(raw)
     return values
 
 
 # the label cells of files whose labels were found in place, as written (strings in the cell itself)
-_placed: set[tuple[tuple[str, ...], tuple[bytes, ...]]] = set()
+_placed: set[tuple[tuple[tuple[str, bytes, str, str], ...], tuple[bytes, ...]]] = set()
 _PLACED_KEPT = 64
 _PLACED_KEPT_BYTES = 65_536  # a template's label cells take about 12 kB
 
@@ -165,38 +164,23 @@ def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool
     program writes its labels alike: when they are written in the cells themselves (not as shared
     strings, whose table differs from file to file), the same cells as a file's already checked
     mean the same labels."""
-    if any(where is None for _key, _row, where in fmap.labels):
-        return False
-    written = tuple(sheets[row.sheet].written(_ref(where)) for _key, row, where in fmap.labels)  # type: ignore[arg-type]
-    labels = tuple(row.label for _key, row, _where in fmap.labels)
+    written = tuple([sheets[sheet].written(ref) for sheet, ref, _label_text, _spaced in fmap.xml_labels])
+    labels = fmap.xml_labels
     key = (labels, written)
     if key in _placed:
         return True
-    for _key, row, where in fmap.labels:
-        raw = sheets[row.sheet].value(_ref(where))  # type: ignore[arg-type]
+    for sheet, ref, label, spaced in labels:
+        raw = sheets[sheet].value(ref)
         if raw is xlsxcells.UNREAD:
             return False
-        if raw != row.label and _label(_clean(raw)) != " ".join(row.label.split()):
+        if raw != label and _label(_clean(raw)) != spaced:
             return False
-    size = sum(map(len, written)) + sum(map(len, labels))
+    size = sum(map(len, written)) + sum(len(label) for _sheet, _ref, label, _spaced in labels)
     if not any(b't="s"' in cell for cell in written) and size <= _PLACED_KEPT_BYTES:
         if len(_placed) >= _PLACED_KEPT:
             _placed.clear()
         _placed.add(key)
     return True
-
-
-_refs: dict[tuple[int, int], bytes] = {}
-
-
-def _ref(where: tuple[int, int]) -> bytes:
-    """(11, 3) -> b"D12", remembered: every file of a template asks for the same cells."""
-    ref = _refs.get(where)
-    if ref is None:
-        if len(_refs) >= 16_384:
-            _refs.clear()
-        ref = _refs[where] = cell_name(*where).encode()
-    return ref
 
 
 def _locate(

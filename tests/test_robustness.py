@@ -43,13 +43,14 @@ from mttq_xlsx import Options, check, consolidate, write_json_report, write_summ
 from mttq_xlsx.cli import main
 from mttq_xlsx.codes import ACCEPTED, ERROR, IGNORED, REJECTED, REJECTION_CODES, SUPERSEDED, WARNING
 from mttq_xlsx.consolidation import Consolidation
-from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED
+from mttq_xlsx.container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED, Container
 from mttq_xlsx.fieldmap import FieldMap
 from mttq_xlsx.periods import parse_period
 from mttq_xlsx.roster import read_roster
 from mttq_xlsx.spec import load_spec
 from mttq_xlsx.workers import Limits
 from tests.accounting import assert_accounted
+from tests.test_intake import zip_headers
 from tools import libreoffice as lo
 from tools import sample_plan as plan
 
@@ -463,6 +464,36 @@ def test_zip_that_lies_about_its_sizes(tmp_path: Path) -> None:
     assert (entry["status"], entry["reason"]) in {(REJECTED, "corrupt_file"), (REJECTED, "file_too_large")}
     assert run.file("Trang Dinh.xls")["status"] == ACCEPTED
     assert run.maxrss_mb < MEMORY_CAP_MB, f"peak memory {run.maxrss_mb:.0f} MB"
+
+
+def test_member_damaged_inside_the_zip_is_refused(tmp_path: Path) -> None:
+    """Parts are inflated straight from the file's bytes when all is in order; a sheet whose bytes
+    do not match its CRC, or whose local header names another member, is still refused as damaged,
+    as zipfile refuses it. Every member of good files reads as zipfile reads it."""
+    part = sheet_part(XLSX, FORM)
+    data = XLSX.read_bytes()
+    with zipfile.ZipFile(XLSX) as zf:
+        crc = zf.getinfo(part).CRC
+    local, central = zip_headers(data, part.encode())
+    bad_crc = bytearray(data)
+    struct.pack_into("<I", bad_crc, local + 14, crc ^ 1)
+    struct.pack_into("<I", bad_crc, central + 16, crc ^ 1)
+    renamed = bytearray(data)
+    other = part.replace(".xml", ".xmm").encode()  # as long as the name, so every offset holds
+    renamed[local + 30 : local + 30 + len(other)] = other
+    for name, damaged in (("crc.xlsx", bad_crc), ("renamed.xlsx", renamed)):
+        path = tmp_path / name
+        path.write_bytes(bytes(damaged))
+        record = check_one(path).files[0]
+        assert (record.status, record.reason) == (REJECTED, "corrupt_file"), (name, record.detail)
+        assert "Bad CRC-32" in record.detail if name == "crc.xlsx" else "differ" in record.detail
+    for source in (XLSX, CAO_LOC, *SAMPLES.glob("*.xls[xm]"), *SAMPLES.glob("*.ods")):
+        if not zipfile.is_zipfile(source):
+            continue  # the samples of what is no workbook
+        archive = Container(source.read_bytes())
+        with zipfile.ZipFile(source) as zf:
+            for info in zf.infolist():
+                assert archive.read(info.filename) == zf.read(info), (source.name, info.filename)
 
 
 def test_xml_entity_bombs(tmp_path: Path) -> None:
