@@ -26,6 +26,7 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .admission import Options
     from .api import (
         check,
         consolidate,
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
         write_templates,
     )
     from .consolidation import Consolidation
-    from .ingest import Options
     from .mailboxes import MailAccess
     from .spec import load_spec
 
@@ -49,7 +49,7 @@ _LAZY = {
     "check": "api",
     "consolidate": "api",
     "Consolidation": "consolidation",
-    "Options": "ingest",
+    "Options": "admission",
     "MailAccess": "mailboxes",
     "fetch": "api",
     "reply": "api",

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import crosslevel, ingest, mailserver
+from .admission import Options
 from .consolidation import Consolidation
 from .errors import UsageError
-from .ingest import Options, Progress
+from .ingest import Progress
 from .intake import readable
 from .mailboxes import MailAccess
 from .periods import Period, current_period, parse_period

@@ -21,7 +21,7 @@ from mttq_xlsx.codes import (
 
 LIBRARY = Path(mttq_xlsx.__file__).parent
 # the calls that make a finding or a rejection, and where their code is: (position, keyword)
-MAKERS = {"Issue": (2, "code"), "_issue": (3, "code"), "Rejected": (0, "code"), "_reject": (1, "code")}
+MAKERS = {"Issue": (2, "code"), "_issue": (3, "code"), "Rejected": (0, "code"), "reject": (1, "code")}
 
 
 def _codes_in_source() -> list[tuple[str, str]]:
@@ -46,7 +46,7 @@ def _codes_in_source() -> list[tuple[str, str]]:
                     (f"{path.name}:{node.lineno}", c.value) for c in choices if isinstance(c, ast.Constant)
                 ]
             elif isinstance(node, ast.Return) and isinstance(node.value, ast.Tuple) and node.value.elts:
-                first = node.value.elts[0]  # ingest._failure: (code, message, detail)
+                first = node.value.elts[0]  # admission.failure_reason: (code, message, detail)
                 if isinstance(first, ast.Constant) and first.value in {"corrupt_file", "file_too_large"}:
                     code = first
             if isinstance(code, ast.Constant) and isinstance(code.value, str):
