@@ -18,6 +18,7 @@ from xml.etree import ElementTree
 
 from . import encryption, formats, rawcells
 from .errors import Rejected
+from .kept import Kept
 from .numbers import format_number
 from .periods import VIETNAM
 
@@ -30,8 +31,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 # sheet name -> xlsx part, and the sheets listed (`Container.sheet_list`), by the workbook's parts
 # that say it and its members' names: every file of one template saved by one program has the same
 Listed = tuple[tuple[str, bool], ...]  # (name, visible) of every sheet, in the workbook's order
-_SHEET_PARTS: dict[tuple[bytes, bytes, tuple[str, ...]], tuple[dict[str, str], Listed | None]] = {}
-_SHEET_PARTS_KEPT = 64
+_SHEET_PARTS: Kept[tuple[bytes, bytes, tuple[str, ...]], tuple[dict[str, str], Listed | None]] = Kept(64)
 _STATES = {"visible", "hidden", "veryHidden"}
 _SHEET_PARTS_KEPT_BYTES = 65_536
 _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, zlib.error)
@@ -268,9 +268,7 @@ class Container:
                 if found is None:
                     found = self._find_sheet_parts(book, rels)
                     if len(book) + len(rels) <= _SHEET_PARTS_KEPT_BYTES:  # a workbook's, not a bomb's
-                        if len(_SHEET_PARTS) >= _SHEET_PARTS_KEPT:
-                            _SHEET_PARTS.clear()
-                        _SHEET_PARTS[key] = found
+                        _SHEET_PARTS.keep(key, found)
                 self._sheets, self._listed = found
         return self._sheets
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .cells import cell_index, cell_name
 from .errors import Rejected
+from .kept import Kept
 from .model import SubUnit, Value
 
 if TYPE_CHECKING:
@@ -166,8 +167,7 @@ def _carried(cell: Any) -> Value:
 
 # Field maps already parsed, by the raw rows below their header. Every file made from one
 # template version carries the same map, so it is parsed and checked once, not once per file.
-_MAPS: dict[tuple[tuple[Any, ...], ...], FieldMap] = {}
-_MAPS_KEPT = 16
+_MAPS: Kept[tuple[tuple[Any, ...], ...], FieldMap] = Kept(16)
 
 
 def parse(rows: list[list[Any]]) -> tuple[dict[str, str], FieldMap]:
@@ -189,9 +189,7 @@ def parse(rows: list[list[Any]]) -> tuple[dict[str, str], FieldMap]:
         fmap = _parse_map(rows[start:])
         # Keep only maps made of text: a text never equals a number, so a hit is the same map.
         if all(type(c) is str for row in key for c in row):
-            if len(_MAPS) >= _MAPS_KEPT:
-                _MAPS.clear()
-            _MAPS[key] = fmap
+            _MAPS.keep(key, fmap)
     schema = meta.get("schema", "")
     if schema != SCHEMA and _newer(schema.removeprefix(SCHEMA_PREFIX), str(SCHEMA_VERSION)):
         raise Rejected(

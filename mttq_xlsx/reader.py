@@ -23,6 +23,7 @@ from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
 from .errors import Rejected
 from .fieldmap import LISTS_SHEET, META_SHEET, UNITS_SHEET, FieldMap, MapRow
+from .kept import Kept
 from .model import FileRecord, Issue, Submission, SubUnit
 
 
@@ -154,8 +155,7 @@ def _xml_values(workbook: _Book, fmap: FieldMap, archive: Container) -> dict[str
 
 
 # the label cells of files whose labels were found in place, as written (strings in the cell itself)
-_placed: set[tuple[tuple[tuple[str, bytes, str, str], ...], tuple[bytes, ...]]] = set()
-_PLACED_KEPT = 64
+_placed: Kept[tuple[tuple[tuple[str, bytes, str, str], ...], tuple[bytes, ...]], bool] = Kept(64)
 _PLACED_KEPT_BYTES = 65_536  # a template's label cells take about 12 kB
 
 
@@ -177,9 +177,7 @@ def _labels_in_place(fmap: FieldMap, sheets: dict[str, xlsxcells.Sheet]) -> bool
             return False
     size = sum(map(len, written)) + sum(len(label) for _sheet, _ref, label, _spaced in labels)
     if not any(b't="s"' in cell for cell in written) and size <= _PLACED_KEPT_BYTES:
-        if len(_placed) >= _PLACED_KEPT:
-            _placed.clear()
-        _placed.add(key)
+        _placed.keep(key, True)
     return True
 
 

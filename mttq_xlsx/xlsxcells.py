@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from . import xlsxtext
+from .kept import Kept
 
 if TYPE_CHECKING:
     from .container import Container
@@ -53,9 +54,8 @@ NUMBER, DATE = "number", "date"  # a format's kind; '' for any other
 _EPOCH = date(1899, 12, 30)
 _DATES_1900 = re.compile(rb'\sdate1904="(?:false|0)"')  # as LibreOffice writes it; any other: 1904 maybe
 _FIRST_DAY, _LAST_DAY = 61, 2_958_465  # 1900-03-01 (calamine's 1900 leap day before it), 9999-12-31
-_STYLES_KEPT = 64
 _STYLES_KEPT_BYTES = 65_536  # a workbook's styles take 5-40 kB
-_styles: dict[bytes, list[str] | None] = {}
+_styles: Kept[bytes, list[str] | None] = Kept(64)
 
 
 def formats(styles_xml: bytes) -> list[str] | None:
@@ -65,9 +65,7 @@ def formats(styles_xml: bytes) -> list[str] | None:
         return _styles[styles_xml]
     kinds = _formats(styles_xml)
     if len(styles_xml) <= _STYLES_KEPT_BYTES:
-        if len(_styles) >= _STYLES_KEPT:
-            _styles.clear()
-        _styles[styles_xml] = kinds
+        _styles.keep(styles_xml, kinds)
     return kinds
 
 
@@ -223,8 +221,7 @@ def sheet(sheet_xml: bytes, book: Book) -> Sheet | None:
     return Sheet(at, pieces, book)
 
 
-_texts: dict[bytes, Any] = {}
-_TEXTS_KEPT = 4_096
+_texts: Kept[bytes, Any] = Kept(4_096)
 _TEXT_KEPT_BYTES = 1_024
 
 
@@ -235,7 +232,5 @@ def _text(element: bytes) -> Any:
         text = xlsxtext.plain_text(element)
         text = UNREAD if text is None else text
         if len(element) <= _TEXT_KEPT_BYTES:
-            if len(_texts) >= _TEXTS_KEPT:
-                _texts.clear()
-            _texts[element] = text
+            _texts.keep(element, text)
     return text

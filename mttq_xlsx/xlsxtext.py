@@ -16,6 +16,7 @@ import operator
 import re
 
 from .cells import cell_index
+from .kept import Kept
 
 SHARED_STRINGS = "xl/sharedStrings.xml"  # where calamine looks for them
 _MOST_CELLS = 100_000  # a field map has about a thousand; past this, calamine reads it, guarded
@@ -40,7 +41,7 @@ _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _ESCAPE = re.compile(rb"_[xX][0-9A-Fa-f]{4}_")  # Excel's escape of a character, which calamine undoes
 
 Row = tuple[int, list[str]]  # (zero-based row, its texts from column A) of one row element
-_rows: dict[bytes, Row | None] = {}
+_rows: Kept[bytes, Row | None] = Kept(_ROWS_KEPT)
 
 
 def sheet_data(sheet_xml: bytes) -> bytes | None:
@@ -86,9 +87,7 @@ def text_grid(sheet_xml: bytes, strings_xml: bytes) -> list[list[str]] | None:
         else:
             row = _read_row(element)
             if len(element) <= _ROW_KEPT_BYTES:  # a long row is no template's: not kept
-                if len(_rows) >= _ROWS_KEPT:
-                    _rows.clear()
-                _rows[element] = row
+                _rows.keep(element, row)
         if row is None or row[0] in rows:
             return None  # not plain texts, or two row elements for one row
         if row[1]:
