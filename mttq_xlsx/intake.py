@@ -24,12 +24,13 @@ from typing import IO
 
 from . import mime
 from .codes import IGNORED_REASON
-from .container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, modified_at, said
+from .container import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED, SPREADSHEET_SUFFIXES, said
 from .errors import Rejected, UsageError
 from .model import Source
 from .numbers import format_number
 from .output import reason
 from .periods import VIETNAM
+from .savedtime import modified_at
 
 ZIP_SUFFIX = ".zip"
 MAIL_SUFFIX = ".eml"  # a message saved from a mail program: its attachments are read

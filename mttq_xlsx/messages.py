@@ -32,13 +32,14 @@ from typing import Any
 
 from . import mime
 from .codes import NO_ATTACHMENT, RECEIVED_TIME_UNKNOWN
-from .container import SPREADSHEET_SUFFIXES, modified_at, said
+from .container import SPREADSHEET_SUFFIXES, said
 from .intake import LOCK_FILE, MEMBER, NOT_READ, ZIP_SUFFIX, Entry, MailRef, decode_name
 from .model import Source
 from .numbers import format_number
 from .output import reason
 from .periods import VIETNAM
 from .roster import clean_text
+from .savedtime import modified_at
 
 MAX_MESSAGE = 64 << 20  # bytes of one message as stored (Gmail receives at most 50 MB)
 MAX_ATTACHMENT = 25 << 20  # bytes of one attachment, decoded (what Gmail and Outlook let one send)

@@ -17,7 +17,7 @@ from typing import Any
 
 from python_calamine import CalamineWorkbook
 
-from . import container, fieldmap, rawcells, xlsxcells, xlsxtext
+from . import container, fieldmap, rawcells, savedtime, xlsxcells, xlsxtext
 from .cells import cell_index, cell_name
 from .codes import ERROR, WARNING
 from .container import MAX_CELLS, NO_PASSWORD, Container, damaged, said
@@ -40,7 +40,7 @@ def file_record(path: Path, rel: str) -> tuple[FileRecord, bytes]:
 def read_submission(path: Path, rel: str, options: ReadOptions) -> tuple[FileRecord, Submission]:
     """Read `path`; raises Rejected on failure."""
     record, data = file_record(path, rel)
-    return record, read_bytes(record, data, lambda: container.modified_at(path), options)
+    return record, read_bytes(record, data, lambda: savedtime.modified_at(path), options)
 
 
 def read_bytes(
@@ -53,7 +53,7 @@ def read_bytes(
     if archive.encrypted:
         data = container.decrypted(data, archive.encrypted, options.password)
         archive = Container(data)
-    saved_at = container.saved_at(archive) or fallback()
+    saved_at = savedtime.saved_at(archive) or fallback()
     record.saved_at = saved_at
     workbook = _Book(data, archive)
     meta, fmap = read_meta(workbook, archive)

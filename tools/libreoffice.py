@@ -54,7 +54,7 @@ def _worker_env() -> dict[str, str]:
     for key in ("PYTHONHOME", "PYTHONPATH", "PYTHONSTARTUP", "VIRTUAL_ENV"):
         env.pop(key, None)
     # LibreOffice runs as on the units' machines: in Vietnam's time zone, which decides how it
-    # writes a workbook's last-saved time (see container.saved_at).
+    # writes a workbook's last-saved time (see savedtime.saved_at).
     env["TZ"] = os.environ.get("MTTQ_LO_TZ", "Asia/Ho_Chi_Minh")
     return env
 
